@@ -1,0 +1,67 @@
+# Backprop through Batch Norm: `make book` builds the site, `make test` runs every test.
+# Each target installs what it needs into .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BOOK_STAMP := $(VENV)/.installed-book
+TEST_STAMP := $(VENV)/.installed-test
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help install book test test-fast serve clean bench assignments grade
+
+help:
+	@echo "make book         build the site into book/_build/html (executes every chapter)"
+	@echo "make test         run every test (unit, property, build, notebooks, browser)"
+	@echo "make serve        serve the built site on http://127.0.0.1:$(PORT)"
+	@echo "make bench        run the benchmarks, write bench/results.json"
+	@echo "make assignments  generate student and autograder versions in assignments/dist"
+	@echo "make grade SUBMISSION=path.ipynb   grade one submission"
+	@echo "make clean        remove the built site, caches and generated files"
+
+$(BIN)/python:
+	@echo ">> creating the virtual environment $(VENV) (Python: $(PYTHON))"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BOOK_STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	@echo ">> installing the book's requirements (requirements.txt) and lib (pip install -e .)"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+install: $(BOOK_STAMP)
+
+$(TEST_STAMP): requirements-test.txt $(BOOK_STAMP)
+	@echo ">> installing the test tools (requirements-test.txt)"
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	@if ! command -v chromium >/dev/null; then \
+	  echo ">> installing Debian's chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@touch $@
+
+book: $(BOOK_STAMP)
+	@echo ">> building the book into book/_build/html (every chapter executed; unchanged ones come from the cache)"
+	$(BIN)/jupyter-book build book --warningiserror --nitpick --keep-going
+	@echo ">> done: open book/_build/html/index.html, or run 'make serve'"
+
+test: $(TEST_STAMP)
+	@echo ">> fast tests: unit, property, symbolic"
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	@echo ">> slow tests: book build, notebooks, Jupyter server, browser, grader"
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+serve:
+	@test -f book/_build/html/index.html || { echo "no built site: run 'make book' first"; exit 1; }
+	@echo ">> serving book/_build/html on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory book/_build/html
+
+clean:
+	rm -rf book/_build assignments/dist bench/results.json test-artifacts .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

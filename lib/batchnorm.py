@@ -1,0 +1,355 @@
+"""Batch normalization: the forward pass and four backward passes.
+
+Conventions (see the notation page of the book):
+
+* ``x`` has shape (N, D): N examples (rows), D features (columns).
+  A 1-D ``x`` of shape (N,) is one column.
+* Per column: ``mu = mean(x)``, ``var = mean((x - mu)**2)`` (the biased,
+  1/N variance of training mode), ``s = sqrt(var + eps)``,
+  ``x_hat = (x - mu) / s`` and ``y = gamma * x_hat + beta``.
+
+All four backward methods compute the same three gradients; they differ
+in how the derivation is organised, which is what the book is about.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+METHODS = ("staged", "rowwise", "columnwise", "simplified")
+"""Names accepted by :func:`backward`'s ``method`` argument."""
+
+_FLOATS = (np.float32, np.float64)
+
+
+@dataclass(frozen=True)
+class Cache:
+    """What the forward pass keeps for the backward pass.
+
+    Every array is 2-D per column, (N, D) or (D,), in the input's dtype.
+    ``x_shape``, ``gamma_shape`` and ``beta_shape`` remember the shapes the
+    caller passed, so that gradients come back in the same shapes.
+    """
+
+    x: np.ndarray
+    mu: np.ndarray
+    var: np.ndarray
+    inv_std: np.ndarray
+    x_hat: np.ndarray
+    gamma: np.ndarray
+    eps: float
+    x_shape: tuple
+    gamma_shape: tuple
+    beta_shape: tuple
+
+
+# --------------------------------------------------------------------------
+# input checks: every message names the argument and what was wrong
+# --------------------------------------------------------------------------
+
+def _as_float_array(name, value, dtype=None):
+    """``value`` as a float32/float64 array; integers become float64."""
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {err}") from None
+    if dtype is not None:
+        if not (np.issubdtype(arr.dtype, np.number) and not np.iscomplexobj(arr)) or arr.dtype == np.bool_:
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        return arr.astype(dtype, copy=False)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr.astype(np.float64)
+    if arr.dtype.type not in _FLOATS:
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype} "
+                        f"(convert it with .astype(np.float64))")
+    return arr
+
+
+def _check_finite(name, arr):
+    if not np.all(np.isfinite(arr)):
+        bad = np.size(arr) - np.count_nonzero(np.isfinite(arr))
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf); "
+                         f"batch norm needs finite inputs")
+
+
+def _check_param(name, value, D, dtype):
+    arr = _as_float_array(name, value, dtype)
+    if arr.shape not in ((D,), (1, D)) and not (D == 1 and arr.shape in ((), (1, 1))):
+        raise ValueError(f"{name} must have shape ({D},) or (1, {D}) to match the {D} "
+                         f"column(s) of x, got shape {arr.shape}")
+    _check_finite(name, arr)
+    return arr.reshape(D)
+
+
+def _check_x(x):
+    x = _as_float_array("x", x)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"x must have shape (N, D) or (N,), got {x.ndim}-D shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"x has an empty batch: shape {x.shape} has N = 0 examples")
+    if x.ndim == 2 and x.shape[1] == 0:
+        raise ValueError(f"x has no features: shape {x.shape} has D = 0 columns")
+    _check_finite("x", x)
+    return x
+
+
+def _check_eps(eps):
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"eps must be a positive real number, got {type(eps).__name__}")
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+    return float(eps)
+
+
+# --------------------------------------------------------------------------
+# forward
+# --------------------------------------------------------------------------
+
+def forward(x, gamma, beta, eps=1e-5):
+    """Batch-normalize ``x`` with batch statistics (training mode).
+
+    .. math:: \\hat x_i = (x_i - \\mu)/\\sqrt{\\sigma^2 + \\epsilon},
+              \\qquad y_i = \\gamma \\odot \\hat x_i + \\beta
+
+    with the biased variance :math:`\\sigma^2 = \\frac1N\\sum_i (x_i-\\mu)^2`
+    (chapter 1, "The batch-norm layer").
+
+    Parameters
+    ----------
+    x : array_like, shape (N, D) or (N,)
+        The batch; a 1-D ``x`` is a single column. Integers are converted
+        to float64; float32 stays float32.
+    gamma, beta : array_like, shape (D,) or (1, D)
+        Scale and shift per column (a scalar is allowed when D = 1).
+    eps : float, default 1e-5
+        Added to the variance; must be > 0.
+
+    Returns
+    -------
+    y : ndarray, same shape and dtype as ``x``
+    cache : Cache
+        What :func:`backward` needs.
+
+    Notes
+    -----
+    N = 1 is legal: the single example equals the mean, so ``x_hat`` is 0
+    and the output is ``beta`` whatever ``x`` is (and the input gradient
+    is 0).
+    """
+    x = _check_x(x)
+    eps = _check_eps(eps)
+    x2 = x.reshape(x.shape[0], -1)
+    D = x2.shape[1]
+    g = _check_param("gamma", gamma, D, x.dtype)
+    b = _check_param("beta", beta, D, x.dtype)
+    mu = x2.mean(axis=0)
+    xc = x2 - mu
+    var = np.einsum("ij,ij->j", xc, xc) / x2.shape[0]
+    inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
+    x_hat = xc
+    x_hat *= inv_std
+    y = g * x_hat + b
+    cache = Cache(x=x2, mu=mu, var=var, inv_std=inv_std, x_hat=x_hat, gamma=g,
+                  eps=eps, x_shape=x.shape, gamma_shape=np.shape(gamma),
+                  beta_shape=np.shape(beta))
+    return y.reshape(x.shape), cache
+
+
+def forward_inference(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Batch norm in inference mode: an affine map with frozen statistics.
+
+    .. math:: y = \\gamma \\odot (x - m)/\\sqrt{v + \\epsilon} + \\beta
+
+    where ``m`` and ``v`` are running averages collected in training
+    (chapter 1). Its gradient with respect to ``x`` is just
+    :math:`\\gamma/\\sqrt{v+\\epsilon}`, the same for every example.
+    """
+    x = _check_x(x)
+    eps = _check_eps(eps)
+    x2 = x.reshape(x.shape[0], -1)
+    D = x2.shape[1]
+    g = _check_param("gamma", gamma, D, x.dtype)
+    b = _check_param("beta", beta, D, x.dtype)
+    m = _check_param("running_mean", running_mean, D, x.dtype)
+    v = _check_param("running_var", running_var, D, x.dtype)
+    if np.any(v < 0):
+        raise ValueError("running_var must be >= 0 in every column")
+    y = g * (x2 - m) / np.sqrt(v + x.dtype.type(eps)) + b
+    return y.reshape(x.shape)
+
+
+def update_running(running, batch_value, momentum=0.1):
+    """One step of the exponential running average used for inference.
+
+    ``running <- (1 - momentum) * running + momentum * batch_value``.
+    Frameworks feed the *unbiased* batch variance N/(N-1) * var here, while
+    training itself uses the biased one.
+    """
+    if not 0 < momentum <= 1:
+        raise ValueError(f"momentum must be in (0, 1], got {momentum}")
+    return (1 - momentum) * np.asarray(running) + momentum * np.asarray(batch_value)
+
+
+# --------------------------------------------------------------------------
+# backward
+# --------------------------------------------------------------------------
+
+def backward(dy, cache, method="simplified"):
+    """Gradients of the loss with respect to ``x``, ``gamma`` and ``beta``.
+
+    Parameters
+    ----------
+    dy : array_like, same shape as the ``x`` given to :func:`forward`
+        The upstream gradient dJ/dY.
+    cache : Cache
+        The second value returned by :func:`forward`.
+    method : {"staged", "rowwise", "columnwise", "simplified"}
+        Which derivation to evaluate (see :data:`METHODS`); all agree.
+
+    Returns
+    -------
+    dx : ndarray, shape and dtype of ``x``
+    dgamma, dbeta : ndarray, shapes of ``gamma`` and ``beta``
+    """
+    if not isinstance(cache, Cache):
+        raise TypeError(f"cache must be the Cache returned by forward(), got {type(cache).__name__}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    dy = _as_float_array("dy", dy)
+    if dy.shape != cache.x_shape:
+        raise ValueError(f"dy must have the shape of x, {cache.x_shape}, got shape {dy.shape}")
+    _check_finite("dy", dy)
+    dy = dy.astype(cache.x.dtype, copy=False).reshape(cache.x.shape)
+    dx, dgamma, dbeta = _BACKWARDS[method](dy, cache)
+    return (dx.reshape(cache.x_shape),
+            dgamma.reshape(cache.gamma_shape),
+            dbeta.reshape(cache.beta_shape))
+
+
+def _backward_staged(dy, c):
+    """The computational graph, one node at a time, as autodiff would do it.
+
+    Forward nodes (chapter 3): ``mu = mean(x)``, ``xc = x - mu``,
+    ``sq = xc**2``, ``var = mean(sq)``, ``s = sqrt(var + eps)``,
+    ``inv = 1/s``, ``x_hat = xc * inv``, ``gx = gamma * x_hat``,
+    ``y = gx + beta``. The backward pass visits them in reverse; each line
+    is the local derivative of one node times the gradient flowing in.
+    """
+    N = dy.shape[0]
+    # rebuild the nodes an autodiff system would have recorded
+    mu = c.x.mean(axis=0)
+    xc = c.x - mu
+    sq = xc ** 2
+    var = sq.mean(axis=0)
+    s = np.sqrt(var + c.x.dtype.type(c.eps))
+    inv = 1.0 / s
+    x_hat = xc * inv
+    # 9. y = gx + beta
+    dbeta = dy.sum(axis=0)
+    dgx = dy
+    # 8. gx = gamma * x_hat
+    dgamma = (dgx * x_hat).sum(axis=0)
+    dx_hat = dgx * c.gamma
+    # 7. x_hat = xc * inv
+    dinv = (dx_hat * xc).sum(axis=0)
+    dxc = dx_hat * inv
+    # 6. inv = 1 / s
+    ds = -dinv / s ** 2
+    # 5. s = sqrt(var + eps)
+    dvar = ds / (2 * s)
+    # 4. var = mean(sq)
+    dsq = np.broadcast_to(dvar / N, sq.shape)
+    # 3. sq = xc ** 2
+    dxc = dxc + 2 * xc * dsq
+    # 2. xc = x - mu
+    dx = dxc.copy()
+    dmu = -dxc.sum(axis=0)
+    # 1. mu = mean(x)
+    dx += dmu / N
+    return dx, dgamma, dbeta
+
+
+def _backward_rowwise(dy, c):
+    """Per example, through the three paths from ``x_i`` (chapter 3).
+
+    .. math::
+       \\frac{\\partial J}{\\partial x_i} =
+       \\frac{1}{s}\\frac{\\partial J}{\\partial \\hat x_i}
+       + \\frac{\\partial J}{\\partial \\sigma^2}\\frac{2(x_i-\\mu)}{N}
+       + \\frac{1}{N}\\frac{\\partial J}{\\partial \\mu}
+
+    with :math:`\\partial J/\\partial\\sigma^2 = -\\tfrac12(\\sigma^2+\\epsilon)^{-3/2}
+    \\sum_j \\partial J/\\partial\\hat x_j\\,(x_j-\\mu)` and
+    :math:`\\partial J/\\partial\\mu = -\\tfrac1s\\sum_j \\partial J/\\partial\\hat x_j
+    + \\partial J/\\partial\\sigma^2\\cdot(-\\tfrac2N)\\sum_j(x_j-\\mu)`.
+    All rows are evaluated at once; row i of each array is example i.
+    """
+    N = dy.shape[0]
+    xc = c.x - c.mu
+    var_eps = c.var + c.x.dtype.type(c.eps)
+    dbeta = dy.sum(axis=0)
+    dgamma = (dy * c.x_hat).sum(axis=0)
+    dx_hat = c.gamma * dy
+    dvar = -0.5 * var_eps ** -1.5 * (dx_hat * xc).sum(axis=0)
+    dmu = -c.inv_std * dx_hat.sum(axis=0) + dvar * (-2.0 / N) * xc.sum(axis=0)
+    dx = dx_hat * c.inv_std + dvar * 2 * xc / N + dmu / N
+    return dx, dgamma, dbeta
+
+
+def _backward_columnwise(dy, c):
+    """Per column, in matrix form, as derived with the lemma (chapter 5).
+
+    For one column, ``R = (I - 1/N) x`` and ``x_hat = c(R) R`` with
+    :math:`c(R) = (R^\\top R/N + \\epsilon)^{-1/2}`. The lemma gives
+    :math:`\\partial J/\\partial R = (\\nabla c\\, R^\\top + c I)\\,\\partial J/\\partial\\hat x`
+    with :math:`\\nabla c = -\\tfrac1N(\\sigma^2+\\epsilon)^{-3/2} R`, and the
+    linear map gives :math:`\\partial J/\\partial x = (I - \\mathbf 1/N)^\\top
+    \\partial J/\\partial R`. Every column is treated at once: column j of
+    each array is column j of X.
+    """
+    N = dy.shape[0]
+    dtype = c.x.dtype
+    centre = np.eye(N, dtype=dtype) - np.full((N, N), 1.0 / N, dtype=dtype)  # I - 1/N
+    R = centre @ c.x
+    var_eps = (R * R).sum(axis=0) / N + dtype.type(c.eps)
+    c_R = var_eps ** -0.5
+    grad_c = -(1.0 / N) * var_eps ** -1.5 * R           # dc/dR, one column each
+    dbeta = dy.sum(axis=0)
+    dgamma = (dy * c.x_hat).sum(axis=0)
+    dx_hat = c.gamma * dy
+    # (grad_c R^T + c I) dx_hat, without forming the N x N matrix per column
+    dR = grad_c * (R * dx_hat).sum(axis=0) + c_R * dx_hat
+    dx = centre.T @ dR
+    return dx, dgamma, dbeta
+
+
+def _backward_simplified(dy, c):
+    """The compact formula (chapter 6).
+
+    .. math::
+       \\frac{\\partial J}{\\partial X} = \\frac{\\gamma \\odot
+       (\\sigma^2+\\epsilon)^{-1/2}}{N} \\odot \\Big[ N \\frac{\\partial J}{\\partial Y}
+       - \\frac{\\partial J}{\\partial \\beta}
+       - \\hat X \\odot \\frac{\\partial J}{\\partial \\gamma} \\Big]
+
+    Written to make few temporaries: one output buffer, updated in place.
+    """
+    N = dy.shape[0]
+    dbeta = dy.sum(axis=0)
+    dgamma = np.einsum("ij,ij->j", dy, c.x_hat)
+    dx = np.multiply(c.x_hat, dgamma / N)     # X_hat * dgamma / N
+    dx += dbeta / N                            # + dbeta / N
+    np.subtract(dy, dx, out=dx)                # dy - (...)
+    dx *= c.gamma * c.inv_std                  # * gamma / s
+    return dx, dgamma, dbeta
+
+
+_BACKWARDS = {
+    "staged": _backward_staged,
+    "rowwise": _backward_rowwise,
+    "columnwise": _backward_columnwise,
+    "simplified": _backward_simplified,
+}
