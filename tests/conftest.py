@@ -1,0 +1,48 @@
+"""Shared fixtures: paths, and one strict build of the whole book per session."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class BuiltBook:
+    """A build of the book in a temporary copy."""
+
+    source: Path        # the copied book/ folder
+    html: Path          # its _build/html
+    returncode: int
+    log: str            # everything jupyter-book printed
+
+    def pages(self):
+        """Every HTML page the build wrote, except Sphinx's own (search, genindex)."""
+        skip = {"search.html", "genindex.html", "py-modindex.html"}
+        return sorted(p for p in self.html.rglob("*.html")
+                      if p.name not in skip and "_static" not in p.parts
+                      and "_sources" not in p.parts)
+
+
+def build_book(dest: Path, extra_args=()) -> BuiltBook:
+    """Copy book/ to ``dest`` and build it strictly (warnings are errors)."""
+    shutil.copytree(BOOK, dest, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
+    cmd = [str(BIN / "jupyter-book"), "build", str(dest),
+           "--warningiserror", "--nitpick", "--keep-going", *extra_args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return BuiltBook(dest, dest / "_build" / "html", proc.returncode, proc.stdout + proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> BuiltBook:
+    """The whole book, built once per test session from a clean copy (no cache)."""
+    return build_book(tmp_path_factory.mktemp("site") / "book")
