@@ -1,0 +1,343 @@
+"""Normalization over any set of axes: batch, spatial, layer and group norm.
+
+One forward and one backward pass serve every layout; a layout is only a
+choice of axes (chapter 7, "Beyond one layout"). For the *reduction axes*
+``axes`` of ``x``, each group of M entries that share the other indices
+(M = the number of reduced entries, the effective batch) is normalized:
+
+.. math::
+
+   \\mu = \\frac1M \\sum x,\\qquad
+   \\sigma^2 = \\frac1M \\sum (x - \\mu)^2,\\qquad
+   s = \\sqrt{\\sigma^2 + \\epsilon},\\qquad
+   \\hat x = \\frac{x - \\mu}{s},\\qquad
+   y = \\gamma \\odot \\hat x + \\beta,
+
+with sums over the group and the biased (1/M) variance. ``gamma`` and
+``beta`` vary along the *parameter axes* ``param_axes`` and are shared
+(broadcast) along every other axis. With :math:`g = \\gamma \\odot
+\\partial J/\\partial y` the gradient of the loss with respect to
+:math:`\\hat x`, the backward pass is
+
+.. math::
+
+   \\frac{\\partial J}{\\partial x} = \\frac{1}{M s}
+   \\Big[ M g - \\sum g - \\hat x \\odot \\sum (g \\odot \\hat x) \\Big],
+   \\qquad
+   \\frac{\\partial J}{\\partial \\beta} = \\sum{}' \\frac{\\partial J}{\\partial y},
+   \\qquad
+   \\frac{\\partial J}{\\partial \\gamma} = \\sum{}' \\frac{\\partial J}{\\partial y}
+   \\odot \\hat x,
+
+where :math:`\\sum` runs over the group (the reduction axes) and
+:math:`\\sum'` over the axes ``gamma`` is shared across. When ``gamma`` is
+constant on each group (batch norm, spatial batch norm) it leaves the
+brackets and the two sums become :math:`\\partial J/\\partial\\beta` and
+:math:`\\partial J/\\partial\\gamma`: this is chapter 6's compact formula
+with N replaced by M.
+
+Layouts (thin wrappers around :func:`forward`; one :func:`backward` for all):
+
+==========================  =============  ================  ==============
+function                    x              reduced axes      gamma, beta
+==========================  =============  ================  ==============
+:func:`batch_norm`          (N, D)         0 (M = N)         (D,)
+:func:`spatial_batch_norm`  (N, C, H, W)   0, 2, 3 (M = NHW) (C,)
+:func:`layer_norm`          (N, ...)       all but 0         x.shape[1:]
+:func:`group_norm`          (N, C, H, W)   C/G channels, H, W (C,)
+==========================  =============  ================  ==============
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+__all__ = ["Cache", "forward", "backward", "batch_norm", "spatial_batch_norm",
+           "layer_norm", "group_norm", "LAYOUTS"]
+
+_FLOATS = (np.float32, np.float64)
+
+
+@dataclass(frozen=True)
+class Cache:
+    """What :func:`forward` keeps for :func:`backward`.
+
+    ``x_hat`` and ``inv_std`` (= 1/s, one value per group, kept with size-1
+    reduced axes so that it broadcasts) are in the working shape; ``gamma``
+    is broadcastable to it. ``x_shape``, ``gamma_shape`` and ``beta_shape``
+    are the caller's shapes, which the gradients come back in.
+    """
+
+    x_hat: np.ndarray
+    inv_std: np.ndarray
+    gamma: np.ndarray
+    axes: tuple
+    shared_axes: tuple
+    M: int
+    eps: float
+    x_shape: tuple
+    gamma_shape: tuple
+    beta_shape: tuple
+
+
+# --------------------------------------------------------------------------
+# input checks: every message names the argument and what was wrong
+# --------------------------------------------------------------------------
+
+def _as_array(name, value, dtype=None):
+    """``value`` as a float32/float64 array (or as ``dtype``); integers become float64."""
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {err}") from None
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real numbers (float32 or float64), got dtype {arr.dtype}")
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr.astype(np.float64)
+    if arr.dtype.type not in _FLOATS:
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype} "
+                        f"(convert it with .astype(np.float64))")
+    return arr
+
+
+def _check_finite(name, arr):
+    if not np.all(np.isfinite(arr)):
+        bad = arr.size - np.count_nonzero(np.isfinite(arr))
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf); "
+                         f"normalization needs finite inputs")
+
+
+def _check_eps(eps):
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"eps must be a positive real number, got {type(eps).__name__}")
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+    return float(eps)
+
+
+def _check_axes(name, axes, ndim, allow_empty=False):
+    """Normalize ``axes`` (an int or a sequence of ints) to a sorted tuple in range."""
+    items = (axes,) if not isinstance(axes, (tuple, list, range)) else tuple(axes)
+    out = []
+    for a in items:
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(f"{name} must be integers, got {a!r}") from None
+        if isinstance(a, bool) or not -ndim <= a < ndim:
+            raise ValueError(f"{name} has axis {a}, out of range for x with {ndim} "
+                             f"dimension(s) (valid: {-ndim}..{ndim - 1})")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} repeats an axis: {tuple(items)}")
+    if not out and not allow_empty:
+        raise ValueError(f"{name} is empty: name at least one axis to reduce over")
+    return tuple(sorted(out))
+
+
+def _check_param(name, value, x, param_axes, dtype):
+    """``gamma`` or ``beta`` as an array that broadcasts against ``x``."""
+    arr = _as_array(name, value, dtype)
+    compact = tuple(x.shape[a] for a in param_axes)
+    full = tuple(x.shape[a] if a in param_axes else 1 for a in range(x.ndim))
+    if arr.shape == compact or arr.shape == full or (arr.size == 1 and all(n == 1 for n in compact)):
+        _check_finite(name, arr)
+        return arr.reshape(full)
+    raise ValueError(f"{name} must have shape {compact} (the sizes of x's parameter axes "
+                     f"{param_axes}), got shape {arr.shape}")
+
+
+# --------------------------------------------------------------------------
+# the one implementation
+# --------------------------------------------------------------------------
+
+def forward(x, gamma, beta, axes, eps=1e-5, param_axes=None):
+    """Normalize ``x`` over the reduction axes ``axes``.
+
+    .. math:: \\hat x = (x - \\mu)/\\sqrt{\\sigma^2 + \\epsilon},\\qquad
+              y = \\gamma \\odot \\hat x + \\beta
+
+    with mean and biased variance over ``axes``: each group of
+    :math:`M = \\prod_{a \\in \\text{axes}} x.\\text{shape}[a]` entries gets
+    its own :math:`\\mu` and :math:`\\sigma^2`.
+
+    Parameters
+    ----------
+    x : array_like, float32 or float64
+        Any shape with at least one dimension; integers become float64.
+    gamma, beta : array_like
+        Scale and shift. Their shape is the sizes of ``param_axes``
+        (``tuple(x.shape[a] for a in param_axes)``), or that shape with
+        size-1 axes inserted so that it broadcasts against ``x``.
+    axes : int or tuple of int
+        The reduction axes (negative values count from the end).
+    eps : float, default 1e-5
+        Added to the variance; must be > 0.
+    param_axes : int or tuple of int, optional
+        The axes along which ``gamma`` and ``beta`` vary. Default: every
+        axis not in ``axes`` except axis 0, the batch-norm convention
+        (one parameter per feature or channel).
+
+    Returns
+    -------
+    y : ndarray, shape and dtype of ``x``
+    cache : Cache
+    """
+    x = _as_array("x", x)
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension, got a scalar")
+    if x.size == 0:
+        raise ValueError(f"x is empty: shape {x.shape}")
+    _check_finite("x", x)
+    axes = _check_axes("axes", axes, x.ndim)
+    if param_axes is None:
+        param_axes = tuple(a for a in range(1, x.ndim) if a not in axes)
+    param_axes = _check_axes("param_axes", param_axes, x.ndim, allow_empty=True)
+    eps = _check_eps(eps)
+    g = _check_param("gamma", gamma, x, param_axes, x.dtype)
+    b = _check_param("beta", beta, x, param_axes, x.dtype)
+    M = int(np.prod([x.shape[a] for a in axes]))
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
+    x_hat = xc * inv_std
+    y = g * x_hat + b
+    shared = tuple(a for a in range(x.ndim) if a not in param_axes)
+    cache = Cache(x_hat=x_hat, inv_std=inv_std, gamma=g, axes=axes, shared_axes=shared,
+                  M=M, eps=eps, x_shape=x.shape, gamma_shape=np.shape(gamma),
+                  beta_shape=np.shape(beta))
+    return y, cache
+
+
+def backward(dy, cache):
+    """Gradients with respect to ``x``, ``gamma`` and ``beta``, for any layout.
+
+    .. math::
+       g = \\gamma \\odot \\frac{\\partial J}{\\partial y},\\qquad
+       \\frac{\\partial J}{\\partial x} = \\frac{1}{M s}
+       \\Big[ M g - \\sum g - \\hat x \\odot \\sum (g \\odot \\hat x) \\Big]
+
+    (sums over each group, i.e. over the reduction axes);
+    ``dgamma`` and ``dbeta`` sum ``dy * x_hat`` and ``dy`` over the axes
+    ``gamma`` is shared across.
+
+    Parameters
+    ----------
+    dy : array_like, shape of the ``x`` given to the forward pass
+        The upstream gradient dJ/dy.
+    cache : Cache
+        From :func:`forward` or one of the layout functions.
+
+    Returns
+    -------
+    dx : ndarray, shape and dtype of ``x``
+    dgamma, dbeta : ndarray, shapes of ``gamma`` and ``beta``
+    """
+    if not isinstance(cache, Cache):
+        raise TypeError(f"cache must be the Cache returned by a forward pass of lib.norms, "
+                        f"got {type(cache).__name__}")
+    dy = _as_array("dy", dy)
+    if dy.shape != cache.x_shape:
+        raise ValueError(f"dy must have the shape of x, {cache.x_shape}, got shape {dy.shape}")
+    _check_finite("dy", dy)
+    c = cache
+    dy = dy.astype(c.x_hat.dtype, copy=False).reshape(c.x_hat.shape)
+    dbeta = dy.sum(axis=c.shared_axes)
+    dgamma = (dy * c.x_hat).sum(axis=c.shared_axes)
+    g = c.gamma * dy                                       # dJ/dx_hat
+    sum_g = g.sum(axis=c.axes, keepdims=True)
+    sum_gx = (g * c.x_hat).sum(axis=c.axes, keepdims=True)
+    dx = (c.inv_std / c.M) * (c.M * g - sum_g - c.x_hat * sum_gx)
+    return (dx.reshape(c.x_shape), dgamma.reshape(c.gamma_shape),
+            dbeta.reshape(c.beta_shape))
+
+
+# --------------------------------------------------------------------------
+# the layouts: only the axes change
+# --------------------------------------------------------------------------
+
+def _check_ndim(name, x, ndim, shape_text):
+    x = _as_array("x", x)
+    if x.ndim != ndim:
+        raise ValueError(f"{name} needs x of shape {shape_text}, got {x.ndim}-D shape {x.shape}")
+    return x
+
+
+def batch_norm(x, gamma, beta, eps=1e-5):
+    """Batch norm of a batch ``x`` of shape (N, D): statistics over axis 0.
+
+    The effective batch is M = N; ``gamma``, ``beta`` have shape (D,).
+    Same numbers as :func:`lib.batchnorm.forward`.
+    """
+    x = _check_ndim("batch_norm", x, 2, "(N, D)")
+    return forward(x, gamma, beta, axes=0, eps=eps, param_axes=1)
+
+
+def spatial_batch_norm(x, gamma, beta, eps=1e-5):
+    """Spatial batch norm of images ``x`` of shape (N, C, H, W).
+
+    Statistics per channel over axes (0, 2, 3): every pixel of every image
+    counts as an example, so the effective batch is M = N H W.
+    ``gamma``, ``beta`` have shape (C,).
+    """
+    x = _check_ndim("spatial_batch_norm", x, 4, "(N, C, H, W)")
+    return forward(x, gamma, beta, axes=(0, 2, 3), eps=eps, param_axes=1)
+
+
+def layer_norm(x, gamma, beta, eps=1e-5):
+    """Layer norm of ``x`` of shape (N, ...): statistics per example.
+
+    Each example (row) is normalized over all its features, axes 1..ndim-1,
+    so M = the number of features; the batch plays no part. ``gamma``,
+    ``beta`` have shape ``x.shape[1:]`` (one per feature) and are shared
+    across examples.
+    """
+    x = _as_array("x", x)
+    if x.ndim < 2:
+        raise ValueError(f"layer_norm needs x of shape (N, D) or (N, D1, ...), "
+                         f"got {x.ndim}-D shape {x.shape}")
+    feats = tuple(range(1, x.ndim))
+    return forward(x, gamma, beta, axes=feats, eps=eps, param_axes=feats)
+
+
+def group_norm(x, gamma, beta, G, eps=1e-5):
+    """Group norm of images ``x`` of shape (N, C, H, W) with ``G`` groups.
+
+    The C channels are split into G groups of C/G consecutive channels;
+    statistics are taken per example and per group, over that group's
+    channels and all pixels, so M = (C/G) H W. ``gamma``, ``beta`` have
+    shape (C,): one per channel, not per group. G = 1 is layer norm over
+    (C, H, W); G = C is instance norm.
+
+    Internally ``x`` is viewed as (N, G, C/G, H, W) and reduced over axes
+    (2, 3, 4), with parameters along axes (1, 2).
+    """
+    x = _check_ndim("group_norm", x, 4, "(N, C, H, W)")
+    if isinstance(G, (bool, np.bool_)) or not isinstance(G, (int, np.integer)):
+        raise TypeError(f"G (the number of groups) must be an integer, got {type(G).__name__}")
+    N, C, H, W = x.shape
+    if G < 1 or C % G:
+        raise ValueError(f"G = {G} groups must be >= 1 and divide the C = {C} channels")
+    g = _as_array("gamma", gamma, x.dtype)
+    b = _as_array("beta", beta, x.dtype)
+    for name, arr in (("gamma", g), ("beta", b)):
+        if arr.shape != (C,):
+            raise ValueError(f"{name} must have shape ({C},) (one per channel), got shape {arr.shape}")
+    y, cache = forward(x.reshape(N, G, C // G, H, W), g.reshape(G, C // G),
+                       b.reshape(G, C // G), axes=(2, 3, 4), eps=eps, param_axes=(1, 2))
+    cache = replace(cache, x_shape=x.shape, gamma_shape=np.shape(gamma), beta_shape=np.shape(beta))
+    return y.reshape(x.shape), cache
+
+
+LAYOUTS = {
+    "batch norm": batch_norm,
+    "spatial batch norm": spatial_batch_norm,
+    "layer norm": layer_norm,
+    "group norm": group_norm,
+}
+"""The layout functions by name; each returns ``(y, cache)`` for :func:`backward`."""

@@ -1,0 +1,238 @@
+"""Chapter 2, "Backprop basics": the easy gradients, and why dJ/dX is not easy.
+
+The forward pass is built from explicit components (:func:`batch`); the
+"truth" of every step is obtained by differentiating it entry by entry. The
+formulas the page shows are general (indexed) sympy objects, instantiated at
+each size with :func:`lib.symbolic.instantiate` and compared with the truth.
+
+The loss is taken as ``J = sum_ij g_ij y_ij`` with symbols ``g_ij``. This is
+no loss of generality: by the chain rule every gradient depends on the loss
+only through ``dJ/dY`` at the point, and here ``dJ/dy_ij = g_ij`` is an
+arbitrary symbol.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from lib.symbolic import (EPS, StepError, check_sizes, instantiate, is_zero, to_latex,
+                          write_root)
+
+N = sp.Symbol("N", integer=True, positive=True)
+i, j, k = sp.symbols("i j k", integer=True, positive=True)
+x = sp.IndexedBase("x")
+x_hat = sp.IndexedBase("xhat")
+dy = sp.IndexedBase("dy")
+gamma = sp.IndexedBase("gamma")
+s_sym = sp.Symbol("s", positive=True)
+"""``s = sqrt(sigma^2 + eps)`` as a symbol, for general formulas."""
+
+NAMES = {
+    "xhat": r"\hat{x}_{@}",
+    "dy": r"\frac{\partial J}{\partial y_{@}}",
+    "gamma": r"\gamma_{@}",
+    "dbeta": r"\frac{\partial J}{\partial \beta_{@}}",
+    "dgamma": r"\frac{\partial J}{\partial \gamma_{@}}",
+    "dxhat": r"\frac{\partial J}{\partial \hat{x}_{@}}",
+    "jac": r"\frac{\partial \hat{x}_{@}}{\partial x}",
+}
+"""How the page spells the indexed objects (see :func:`lib.symbolic.to_latex`)."""
+
+SIZES = range(2, 6)
+D_COLUMNS = 2
+
+
+@dataclass
+class Batch:
+    """The forward pass at explicit sizes, component by component."""
+
+    X: sp.Matrix        # N x D inputs x_{i,j}
+    gamma: list         # D scale symbols
+    beta: list          # D shift symbols
+    G: sp.Matrix        # N x D upstream gradient dJ/dY, symbols g_{i,j}
+    mu: list            # per column
+    radicand: list      # per column: sigma^2 + eps, an explicit polynomial
+    roots: list         # per column: a positive symbol standing for s
+    X_hat: sp.Matrix    # (x - mu) / sqrt(sigma^2 + eps)
+    Y: sp.Matrix
+    J: sp.Expr          # sum_ij g_ij y_ij
+
+    def plain(self, expr):
+        """``expr`` with every (sigma^2+eps)^p written as a power of s."""
+        for radicand, root in zip(self.radicand, self.roots):
+            expr = write_root(expr, radicand, root)
+        return expr
+
+    def x_hat_of_s(self):
+        """X_hat with s as its own symbol (the form the formulas use)."""
+        return self.plain(self.X_hat)
+
+
+def batch(n, d=1) -> Batch:
+    """Symbols and forward pass for an n x d batch."""
+    X = sp.Matrix(n, d, lambda a, b: sp.Symbol(f"x_{a + 1}{b + 1}" if d > 1 else f"x_{a + 1}",
+                                                  real=True))
+    G = sp.Matrix(n, d, lambda a, b: sp.Symbol(f"g_{a + 1}{b + 1}" if d > 1 else f"g_{a + 1}",
+                                                  real=True))
+    gam = list(sp.symbols(f"gamma_1:{d + 1}", real=True))
+    bet = list(sp.symbols(f"beta_1:{d + 1}", real=True))
+    roots = list(sp.symbols(f"s_1:{d + 1}", positive=True))
+    mu, radicand = [], []
+    X_hat = sp.zeros(n, d)
+    for b in range(d):
+        col = X[:, b]
+        m = sum(col) / n
+        var = sum((xi - m) ** 2 for xi in col) / n
+        mu.append(m)
+        radicand.append(var + EPS)
+        for a in range(n):
+            X_hat[a, b] = (X[a, b] - m) / sp.sqrt(var + EPS)
+    Y = sp.Matrix(n, d, lambda a, b: gam[b] * X_hat[a, b] + bet[b])
+    J = sum(G[a, b] * Y[a, b] for a in range(n) for b in range(d))
+    return Batch(X, gam, bet, G, mu, radicand, roots, X_hat, Y, J)
+
+
+# --------------------------------------------------------------------------
+# the general formulas the page shows (right-hand sides)
+# --------------------------------------------------------------------------
+
+def dbeta_formula():
+    """dJ/dbeta_j = sum_i dJ/dy_ij."""
+    return sp.Sum(dy[i, j], (i, 1, N))
+
+
+def dgamma_formula():
+    """dJ/dgamma_j = sum_i dJ/dy_ij * x_hat_ij."""
+    return sp.Sum(dy[i, j] * x_hat[i, j], (i, 1, N))
+
+
+def dxhat_formula():
+    """dJ/dx_hat_ij = gamma_j * dJ/dy_ij."""
+    return gamma[j] * dy[i, j]
+
+
+def jacobian_formula():
+    """d x_hat_i / d x_k for one column: (1/s) (delta_ik - 1/N - x_hat_i x_hat_k / N)."""
+    return (sp.KroneckerDelta(i, k) - 1 / N - x_hat[i] * x_hat[k] / N) / s_sym
+
+
+def _display(lhs_name, indices, formula):
+    lhs = sp.IndexedBase(lhs_name)[indices]
+    return f"{to_latex(lhs, NAMES)} = {to_latex(formula, NAMES)}"
+
+
+# --------------------------------------------------------------------------
+# the checked steps
+# --------------------------------------------------------------------------
+
+def _arrays(B, d):
+    return {dy: B.G, x_hat: B.x_hat_of_s(), gamma: sp.Matrix([B.gamma])}
+
+
+def dbeta_step(formula=None, sizes=SIZES, d=D_COLUMNS):
+    """Check dJ/dbeta against differentiating J by each beta_j."""
+    formula = dbeta_formula() if formula is None else formula
+
+    def build(n):
+        B = batch(n, d)
+        truth = sp.Matrix([B.J.diff(b) for b in B.beta])
+        cand = instantiate(formula, arrays=_arrays(B, d), size=(N, n), index=j, rows=d)
+        return truth, cand
+    return check_sizes("dJ/dbeta", build, sizes, extra=f", D = {d}",
+                       display=_display("dbeta", j, formula))
+
+
+def dgamma_step(formula=None, sizes=SIZES, d=D_COLUMNS):
+    """Check dJ/dgamma against differentiating J by each gamma_j."""
+    formula = dgamma_formula() if formula is None else formula
+
+    def build(n):
+        B = batch(n, d)
+        truth = B.plain(sp.Matrix([B.J.diff(g) for g in B.gamma]))
+        cand = instantiate(formula, arrays=_arrays(B, d), size=(N, n), index=j, rows=d)
+        return truth, cand
+    return check_sizes("dJ/dgamma", build, sizes, extra=f", D = {d}",
+                       display=_display("dgamma", j, formula))
+
+
+def dxhat_step(formula=None, sizes=SIZES, d=D_COLUMNS):
+    """Check dJ/dx_hat: J as a function of independent x_hat symbols h_ij."""
+    formula = dxhat_formula() if formula is None else formula
+
+    def build(n):
+        B = batch(n, d)
+        H = sp.Matrix(n, d, lambda a, b: sp.Symbol(f"h_{a + 1}{b + 1}", real=True))
+        J_of_h = sum(B.G[a, b] * (B.gamma[b] * H[a, b] + B.beta[b])
+                     for a in range(n) for b in range(d))
+        truth = sp.Matrix(n, d, lambda a, b: J_of_h.diff(H[a, b]))
+        arrays = _arrays(B, d)
+        cand = sp.Matrix(n, d, lambda a, b: instantiate(
+            formula.subs({i: a + 1, j: b + 1}), arrays=arrays, size=(N, n)))
+        return truth, cand
+    return check_sizes("dJ/dx_hat", build, sizes, extra=f", D = {d}",
+                       display=_display("dxhat", (i, j), formula))
+
+
+def jacobian_truth(n):
+    """The N x N Jacobian d x_hat / d x of one column, entry (i, k), with s a symbol."""
+    B = batch(n, 1)
+    col = B.X[:, 0]
+    return B, B.plain(B.X_hat[:, 0].jacobian(col))
+
+
+def jacobian_step(formula=None, sizes=SIZES):
+    """Check the Jacobian of one column against componentwise differentiation."""
+    formula = jacobian_formula() if formula is None else formula
+
+    def build(n):
+        B, truth = jacobian_truth(n)
+        xh = B.x_hat_of_s()
+        f = formula.subs(s_sym, B.roots[0])
+        cand = sp.Matrix(n, n, lambda a, b: instantiate(
+            f.subs({i: a + 1, k: b + 1}), arrays={x_hat: xh}, size=(N, n)))
+        return truth, cand
+    return check_sizes("Jacobian of one column", build, sizes,
+                       display=rf"\frac{{\partial \hat{{x}}_{{i}}}}{{\partial x_{{k}}}} = "
+                               f"{to_latex(formula, NAMES)}")
+
+
+def jacobian_symbolic(n):
+    """The Jacobian at size n, written with x_hat_1..x_hat_n and s (for display)."""
+    h = sp.Matrix(sp.symbols(f"xhat_1:{n + 1}", real=True))
+    f = jacobian_formula()
+    return sp.Matrix(n, n, lambda a, b: instantiate(
+        f.subs({i: a + 1, k: b + 1}), arrays={x_hat: h}, size=(N, n)))
+
+
+def jacobian_dense_step(sizes=SIZES):
+    """Check that no entry of the Jacobian of one column is identically zero.
+
+    Raises StepError if one is. Returns the number of entries checked.
+    """
+    count = 0
+    for n in sizes:
+        _, truth = jacobian_truth(n)
+        for (a, b), entry in zip([(a, b) for a in range(n) for b in range(n)], truth):
+            if is_zero(entry):
+                raise StepError(f"step 'the Jacobian is dense' fails at N = {n}: "
+                                f"entry ({a + 1}, {b + 1}) is zero")
+            count += 1
+    return count
+
+
+def columns_independent_step(sizes=SIZES, d=D_COLUMNS):
+    """Check that x_hat of column 1 does not depend on column 2 (and back)."""
+    def build(n):
+        B = batch(n, d)
+        cross = B.X_hat[:, 0].jacobian(B.X[:, 1]).col_join(B.X_hat[:, 1].jacobian(B.X[:, 0]))
+        return cross, sp.zeros(2 * n, n)
+    return check_sizes("columns are independent", build, sizes, extra=f", D = {d}",
+                       display=r"\frac{\partial \hat{x}_{i1}}{\partial x_{k2}} = "
+                               r"\frac{\partial \hat{x}_{i2}}{\partial x_{k1}} = 0")
+
+
+def all_steps():
+    """Every checked step of chapter 2, in page order."""
+    return [dbeta_step(), dgamma_step(), dxhat_step(), jacobian_step(),
+            columns_independent_step()]

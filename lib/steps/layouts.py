@@ -1,0 +1,188 @@
+"""Chapter 7, "Beyond one layout": only the reduction axes change.
+
+The backward formula is written once, as a sympy expression in indexed
+form with a symbolic group size M (:func:`general_formula`). For a layout
+(batch, spatial batch, layer or group norm) and explicit small sizes,
+:func:`layout_step` builds a tensor of named symbols, runs the forward pass
+componentwise, differentiates the loss :math:`J = \\sum \\partial J/\\partial y
+\\odot y` by every entry of ``x`` (the truth), and compares it with the same
+formula instantiated at the layout's M on every group. The displayed
+equation is rendered from that formula object.
+
+The comparison substitutes a positive symbol :math:`s` for each group's
+:math:`\\sqrt{\\sigma^2+\\epsilon}` after differentiating, so that the two
+sides are rational functions and ``expand``/``cancel`` decide equality.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from lib.symbolic import EPS, check_step
+
+__all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
+           "general_formula", "shared_gamma_formula", "LAYOUTS", "layout_axes",
+           "layout_step", "zero_sum_step", "display"]
+
+M = sp.Symbol("M", integer=True, positive=True)
+k, j = sp.symbols("k j", integer=True, positive=True)
+s = sp.Symbol("s", positive=True)
+g = sp.IndexedBase("g")                                 # g = gamma * dJ/dy = dJ/dx_hat
+x_hat = sp.IndexedBase(r"\hat{x}")
+dy = sp.IndexedBase(r"\left(\frac{\partial J}{\partial y}\right)")   # the upstream gradient
+gamma_bar = sp.Symbol(r"\gamma")                        # one gamma for the whole group
+
+
+def general_formula():
+    """dJ/dx_k for one group of M entries, with g = dJ/dx_hat (any layout)."""
+    return (M * g[k] - sp.Sum(g[j], (j, 1, M))
+            - x_hat[k] * sp.Sum(g[j] * x_hat[j], (j, 1, M))) / (M * s)
+
+
+def shared_gamma_formula():
+    """Chapter 6's compact form, N -> M: valid when gamma is constant on the group."""
+    return gamma_bar / (M * s) * (M * dy[k] - sp.Sum(dy[j], (j, 1, M))
+                                  - x_hat[k] * sp.Sum(dy[j] * x_hat[j], (j, 1, M)))
+
+
+def display(formula=None):
+    """The LaTeX a page shows: the formula object itself, with its left side."""
+    formula = general_formula() if formula is None else formula
+    return r"\frac{\partial J}{\partial x_k} = " + sp.latex(formula)
+
+
+# --------------------------------------------------------------------------
+# layouts as axes
+# --------------------------------------------------------------------------
+
+LAYOUTS = ("batch norm", "spatial batch norm", "layer norm", "group norm")
+
+
+def layout_axes(layout, shape, G=None):
+    """(working shape, reduction axes, parameter axes) of a layout.
+
+    Group norm views (N, C, H, W) as (N, G, C/G, H, W); the others keep
+    the shape. Mirrors :mod:`lib.norms`.
+    """
+    shape = tuple(shape)
+    if layout == "batch norm":
+        return shape, (0,), (1,)
+    if layout == "spatial batch norm":
+        return shape, (0, 2, 3), (1,)
+    if layout == "layer norm":
+        feats = tuple(range(1, len(shape)))
+        return shape, feats, feats
+    if layout == "group norm":
+        N, C, H, W = shape
+        if G is None or C % G:
+            raise ValueError(f"group norm needs a number of groups G dividing C = {C}, got {G}")
+        return (N, G, C // G, H, W), (2, 3, 4), (1, 2)
+    raise ValueError(f"unknown layout {layout!r}; choose from {LAYOUTS}")
+
+
+def _tensor(name, shape):
+    """An object array of real symbols name_{i1 i2 ...} (1-based indices)."""
+    arr = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        arr[idx] = sp.Symbol(f"{name}_{{{''.join(str(i + 1) for i in idx)}}}", real=True)
+    return arr
+
+
+def _groups(shape, axes):
+    """Lists of multi-indices that share their non-reduced indices."""
+    keep = [a for a in range(len(shape)) if a not in axes]
+    out = {}
+    for idx in np.ndindex(*shape):
+        out.setdefault(tuple(idx[a] for a in keep), []).append(idx)
+    return list(out.values())
+
+
+def _symbolic_layout(work_shape, axes, param_axes):
+    """Symbols and the forward pass, group by group."""
+    x, dY = _tensor("x", work_shape), _tensor("dy", work_shape)
+    pshape = tuple(work_shape[a] for a in param_axes)
+    gam = _tensor(r"\gamma", pshape) if pshape else np.array(sp.Symbol(r"\gamma", real=True))
+    bet = _tensor(r"\beta", pshape) if pshape else np.array(sp.Symbol(r"\beta", real=True))
+    par = lambda arr, idx: arr[tuple(idx[a] for a in param_axes)]  # noqa: E731
+    groups = _groups(work_shape, axes)
+    J, roots, info = 0, {}, []
+    for n, grp in enumerate(groups):
+        Mg = len(grp)
+        mu = sum(x[i] for i in grp) / Mg
+        var = sum((x[i] - mu) ** 2 for i in grp) / Mg
+        s_n = sp.Symbol(f"s_{n + 1}", positive=True)
+        roots[var + EPS] = s_n ** 2                    # sqrt(var + eps) -> s_n
+        J += sum(dY[i] * (par(gam, i) * (x[i] - mu) / sp.sqrt(var + EPS) + par(bet, i)) for i in grp)
+        info.append((grp, mu, s_n))
+    return x, dY, gam, par, J, roots, info
+
+
+def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None):
+    """Check the backward formula for one layout at explicit sizes.
+
+    Parameters
+    ----------
+    layout : one of :data:`LAYOUTS`
+    shape : tuple
+        (N, D) for batch and layer norm, (N, C, H, W) for spatial batch and
+        group norm.
+    G : int, group norm only
+    formula : sympy expression, optional
+        The candidate in indexed form (default :func:`general_formula`;
+        :func:`shared_gamma_formula` is the other choice). Tests pass a
+        wrong one here.
+    M_value : int, optional
+        The M to instantiate with; default the true group size. A test
+        passes a wrong one (e.g. N instead of N H W).
+
+    Returns
+    -------
+    Step, whose two sides are the N-entry columns: the truth (derivatives
+    of the forward pass) and the instantiated formula.
+    """
+    formula = general_formula() if formula is None else formula
+    work, axes, param_axes = layout_axes(layout, shape, G)
+    x, dY, gam, par, J, roots, info = _symbolic_layout(work, axes, param_axes)
+    Mv = len(info[0][0])
+    Mi = Mv if M_value is None else M_value
+    inst = formula.subs(M, Mi).doit()
+    truth, cand = [], []
+    for grp, mu, s_n in info:
+        xh = {i: (x[i] - mu) / s_n for i in grp}
+        rep = {s: s_n}
+        for p in range(1, Mi + 1):
+            i = grp[p - 1] if p <= len(grp) else None
+            rep[g[p]] = par(gam, i) * dY[i] if i else 0
+            rep[dy[p]] = dY[i] if i else 0
+            rep[x_hat[p]] = xh[i] if i else 0
+        for p, i in enumerate(grp, start=1):
+            truth.append(sp.diff(J, x[i]).subs(roots))
+            rep_k = dict(rep)
+            rep_k[g[k]] = par(gam, i) * dY[i]
+            rep_k[dy[k]] = dY[i]
+            rep_k[x_hat[k]] = xh[i]
+            rep_k[gamma_bar] = par(gam, i)              # gamma of entry k, outside the sums
+            cand.append(inst.xreplace(rep_k))
+    dims = {"batch norm": "N, D", "layer norm": "N, D",
+            "spatial batch norm": "N, C, H, W", "group norm": "N, C, H, W"}[layout]
+    sizes = f"({dims}) = {tuple(shape)}" + (f", G = {G}" if G else "") + f", M = {Mv}"
+    return check_step(name or f"{layout} backward", sp.Matrix(truth), sp.Matrix(cand),
+                      sizes=sizes, display=display(formula))
+
+
+def zero_sum_step(M_value, formula=None):
+    """The gradient of one group sums to zero: sum_k dJ/dx_k = 0.
+
+    Uses sum_j x_hat_j = 0 (a centred group), stated by writing x_hat_M as
+    minus the sum of the others.
+    """
+    formula = general_formula() if formula is None else formula
+    inst = formula.subs(M, M_value).doit()
+    xs = sp.symbols(f"xhat_1:{M_value}", real=True)      # free: x_hat_1 .. x_hat_{M-1}
+    xh_vals = list(xs) + [-sum(xs)]
+    rep = {x_hat[p]: xh_vals[p - 1] for p in range(1, M_value + 1)}
+    total = sum(inst.subs(k, p).xreplace(rep) for p in range(1, M_value + 1))
+    lhs = sp.Sum(formula, (k, 1, M))
+    return check_step("the gradient of a group sums to zero", total, sp.Integer(0),
+                      sizes=f"M = {M_value}",
+                      display=sp.latex(lhs) + " = 0")

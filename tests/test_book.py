@@ -1,0 +1,87 @@
+"""The book builds strictly: zero warnings, every toc entry a page, and a
+failing cell or a broken reference fails the build."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BIN, BOOK
+
+pytestmark = pytest.mark.slow
+
+
+def toc_files():
+    """Every `file:` entry of book/_toc.yml (root included)."""
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", []))
+    walk(toc.get("chapters", []))
+    return files
+
+
+def test_the_book_builds_with_zero_warnings(built_book):
+    assert built_book.returncode == 0, built_book.log[-5000:]
+    warnings = [line for line in built_book.log.splitlines()
+                if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]  # Sphinx's format
+    assert warnings == []
+
+
+def test_every_toc_entry_produced_a_page(built_book):
+    for entry in toc_files():
+        page = built_book.html / f"{entry}.html"
+        assert page.exists(), f"{entry} is in _toc.yml but {page.name} was not built"
+        assert "<h1" in page.read_text(encoding="utf-8"), f"{entry}.html has no title"
+
+
+def test_every_chapter_file_is_in_the_toc():
+    listed = set(toc_files())
+    for md in sorted((BOOK / "chapters").glob("*.md")):
+        assert f"chapters/{md.stem}" in listed, f"{md.name} exists but is not in _toc.yml"
+
+
+def test_chapters_are_executed_notebooks(built_book):
+    """Each chapter ran: its page holds the output of at least one cell."""
+    for entry in toc_files():
+        if entry.startswith("chapters/"):
+            html = (built_book.html / f"{entry}.html").read_text(encoding="utf-8")
+            assert "cell_output" in html, f"{entry} shows no executed output"
+
+
+def _mini_book(tmp_path, chapter_body):
+    """A copy of the book whose toc holds only the intro and one test chapter."""
+    dest = tmp_path / "book"
+    shutil.copytree(BOOK, dest, ignore=shutil.ignore_patterns("_build", "chapters"))
+    (dest / "chapters").mkdir()
+    header = (BOOK / "chapters" / "01_layer.md").read_text().split("---\n")[1]
+    (dest / "chapters" / "probe.md").write_text(f"---\n{header}---\n\n# Probe\n\n{chapter_body}\n")
+    (dest / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/probe\n")
+    for extra in ("bibliography.md",):
+        (dest / extra).unlink(missing_ok=True)
+    cmd = [str(BIN / "jupyter-book"), "build", str(dest), "--warningiserror", "--nitpick", "--keep-going"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def test_a_cell_that_raises_fails_the_build(tmp_path):
+    proc = _mini_book(tmp_path, "```{code-cell} ipython3\nraise RuntimeError('step does not hold')\n```")
+    assert proc.returncode != 0
+    assert "step does not hold" in proc.stdout + proc.stderr
+
+
+def test_a_warning_fails_the_build(tmp_path):
+    proc = _mini_book(tmp_path, "See {ref}`a-label-that-does-not-exist`.")
+    assert proc.returncode != 0
+    assert "a-label-that-does-not-exist" in proc.stdout + proc.stderr

@@ -1,0 +1,78 @@
+"""Every chapter runs top to bottom as a notebook, from its own folder, as a Binder reader would run it.
+
+One test per notebook page listed in book/_toc.yml, so a chapter added to the table is tested
+without touching this file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def toc_files() -> list[str]:
+    """The pages of book/_toc.yml in reading order (paths without suffix, relative to book/)."""
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return found
+
+
+def source_of(page: str) -> Path:
+    """The source file of a toc entry (.md or .ipynb)."""
+    for suffix in (".md", ".ipynb"):
+        if (BOOK / page).with_suffix(suffix).exists():
+            return (BOOK / page).with_suffix(suffix)
+    raise FileNotFoundError(f"{page} in _toc.yml has no .md or .ipynb file")
+
+
+def notebook_pages() -> list[str]:
+    """Toc entries that are notebooks (an .ipynb, or MyST Markdown with a jupytext kernelspec)."""
+    pages = []
+    for page in toc_files():
+        path = source_of(page)
+        if path.suffix == ".ipynb" or "kernelspec" in jupytext.read(path).metadata:
+            pages.append(page)
+    return pages
+
+
+def test_toc_lists_notebook_chapters():
+    # The parametrization below is empty if the toc cannot be read: that would test nothing.
+    assert any(p.startswith("chapters/") for p in notebook_pages())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("page", notebook_pages())
+def test_chapter_executes_top_to_bottom(page):
+    path = source_of(page)
+    notebook = jupytext.read(path)
+    assert any(cell.cell_type == "code" for cell in notebook.cells), f"{path.name} has no code cell"
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        pytest.fail(f"{path.relative_to(BOOK)} fails when run top to bottom from {path.parent}:\n{exc}")
+    nbformat.validate(notebook)
+    not_run = [i for i, cell in enumerate(notebook.cells)
+               if cell.cell_type == "code" and cell.get("execution_count") is None]
+    assert not not_run, f"cells {not_run} of {path.name} did not run"

@@ -1,0 +1,119 @@
+"""The checker core: exact zero tests, failing steps, what a page shows."""
+import pytest
+import sympy as sp
+
+from lib import symbolic
+from lib.symbolic import EPS, Step, StepError, check_step, column, is_zero
+
+
+def test_column_is_real_named_components():
+    x = column("x", 4)
+    assert x.shape == (4, 1)
+    assert [str(e) for e in x] == ["x_1", "x_2", "x_3", "x_4"]
+    assert all(e.is_real for e in x)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "3"])
+def test_column_rejects_bad_sizes(bad):
+    with pytest.raises(ValueError, match="N must be a positive integer"):
+        column("x", bad)
+
+
+def test_eps_is_positive():
+    assert EPS.is_positive
+    assert sp.sqrt(EPS**2) == EPS
+
+
+def test_is_zero_rational_identity_needs_cancel():
+    a, b = sp.symbols("a b", positive=True)
+    assert is_zero(1 / (a + b) - (a - b) / (a**2 - b**2))
+    assert not is_zero(1 / (a + b) - 1 / (a - b))
+
+
+def test_is_zero_with_square_roots_and_eps():
+    v = sp.Symbol("v", nonnegative=True)
+    assert is_zero((v + EPS) ** sp.Rational(-3, 2) - 1 / (sp.sqrt(v + EPS) ** 3))
+    # the exponent slip of a widely read post is not an identity
+    assert not is_zero(sp.sqrt(v + EPS) ** sp.Rational(-1, 2) - (v + EPS) ** sp.Rational(-1, 2))
+
+
+def test_is_zero_matrix_needs_every_entry():
+    x = column("x", 3)
+    assert is_zero(x - x)
+    almost = x - x
+    almost[2] = x[0] - x[1]
+    assert not is_zero(almost)
+
+
+def test_is_zero_evaluates_sums_and_derivatives():
+    i = sp.Symbol("i", integer=True)
+    t = sp.Symbol("t", real=True)
+    assert is_zero(sp.Sum(i, (i, 1, 4)) - 10)
+    assert is_zero(sp.Derivative(t**3, t) - 3 * t**2)
+
+
+def test_check_step_returns_step_and_records_time():
+    x = column("x", 2)
+    before = len(symbolic.timings())
+    step = check_step("expand a square", (x[0] + x[1]) ** 2,
+                      x[0] ** 2 + 2 * x[0] * x[1] + x[1] ** 2, sizes="N = 2")
+    assert isinstance(step, Step)
+    assert step.seconds >= 0
+    names = [name for name, _ in symbolic.timings()]
+    assert len(names) == before + 1 and names[-1] == "expand a square"
+
+
+def test_check_step_error_names_the_step_and_shows_residual():
+    x = column("x", 2)
+    with pytest.raises(StepError) as info:
+        check_step("dropped cross term", (x[0] + x[1]) ** 2, x[0] ** 2 + x[1] ** 2,
+                   sizes="N = 2")
+    message = str(info.value)
+    assert "dropped cross term" in message
+    assert "N = 2" in message
+    assert "2*x_1*x_2" in message
+
+
+def test_step_error_is_an_assertion_error():
+    assert issubclass(StepError, AssertionError)
+
+
+def test_check_step_matrix_shapes_and_kinds():
+    x = column("x", 2)
+    with pytest.raises(ValueError, match="shapes differ"):
+        check_step("shape", x, x.T)
+    with pytest.raises(TypeError, match="one side is a Matrix"):
+        check_step("kind", x, x[0])
+
+
+def test_check_step_rejects_floats():
+    x = column("x", 1)[0]
+    with pytest.raises(TypeError, match="float"):
+        check_step("float half", x / 2, 0.5 * x)
+
+
+def test_step_renders_checked_objects():
+    x = column("x", 2)
+    step = check_step("sum", x[0] + x[1], x[1] + x[0], sizes="N = 2..5")
+    latex = step.latex()
+    assert latex == f"{sp.latex(x[0] + x[1])} = {sp.latex(x[1] + x[0])}"
+    md = step._repr_markdown_()
+    assert md.startswith("$$\n") and latex in md
+    assert "checked by sympy for N = 2..5" in md
+    assert r"\checkmark" in step._repr_latex_()
+    assert r"2\ldots 5" in step._repr_latex_()
+
+
+def test_step_display_overrides_latex():
+    x = column("x", 1)[0]
+    step = check_step("display", x, x, display=r"\hat x = \hat x")
+    assert step.latex() == r"\hat x = \hat x"
+    assert r"\hat x = \hat x" in step._repr_markdown_()
+
+
+def test_sizes_text_and_timing_line():
+    assert symbolic.sizes_text("N", range(2, 6)) == "N = 2..5"
+    assert symbolic.sizes_text("n", [2, 4]) == "n = 2, 4"
+    symbolic.reset_timings()
+    check_step("one", sp.Integer(1), sp.Integer(1))
+    assert symbolic.timing_line("chapter 2").startswith("1 sympy check on chapter 2 took")
