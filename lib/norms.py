@@ -38,14 +38,13 @@ with N replaced by M.
 
 Layouts (thin wrappers around :func:`forward`; one :func:`backward` for all):
 
-==========================  =============  ================  ==============
-function                    x              reduced axes      gamma, beta
-==========================  =============  ================  ==============
-:func:`batch_norm`          (N, D)         0 (M = N)         (D,)
-:func:`spatial_batch_norm`  (N, C, H, W)   0, 2, 3 (M = NHW) (C,)
-:func:`layer_norm`          (N, ...)       all but 0         x.shape[1:]
-:func:`group_norm`          (N, C, H, W)   C/G channels, H, W (C,)
-==========================  =============  ================  ==============
+* :func:`batch_norm`, x of shape (N, D): reduce axis 0, M = N; gamma (D,).
+* :func:`spatial_batch_norm`, x of shape (N, C, H, W): reduce axes 0, 2, 3,
+  M = N H W; gamma (C,).
+* :func:`layer_norm`, x of shape (N, ...): reduce every axis but 0, M = the
+  number of features; gamma of shape x.shape[1:].
+* :func:`group_norm`, x of shape (N, C, H, W), G groups: reduce C/G
+  channels and H, W, M = (C/G) H W; gamma (C,).
 """
 from __future__ import annotations
 
@@ -124,11 +123,13 @@ def _check_axes(name, axes, ndim, allow_empty=False):
     items = (axes,) if not isinstance(axes, (tuple, list, range)) else tuple(axes)
     out = []
     for a in items:
+        if isinstance(a, (bool, np.bool_)):
+            raise TypeError(f"{name} must be integers, got {a!r}")
         try:
             a = operator.index(a)
         except TypeError:
             raise TypeError(f"{name} must be integers, got {a!r}") from None
-        if isinstance(a, bool) or not -ndim <= a < ndim:
+        if not -ndim <= a < ndim:
             raise ValueError(f"{name} has axis {a}, out of range for x with {ndim} "
                              f"dimension(s) (valid: {-ndim}..{ndim - 1})")
         out.append(a % ndim)

@@ -29,7 +29,7 @@ from sympy.printing.latex import LatexPrinter
 
 __all__ = ["EPS", "StepError", "Step", "is_zero", "check_step", "column",
            "timings", "total_seconds", "reset_timings", "sizes_text", "timing_line",
-           "write_root", "instantiate", "to_latex", "check_sizes"]
+           "expand_sums", "write_root", "instantiate", "to_latex", "check_sizes"]
 
 EPS = sp.Symbol("epsilon", positive=True)
 """The book's epsilon, added to the variance; declared positive."""
@@ -41,7 +41,7 @@ class StepError(AssertionError):
     """A derivation step whose two sides are not equal."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Step:
     """A checked equality ``lhs = rhs``.
 
@@ -79,18 +79,19 @@ class Step:
         return f"✓ {self.name}: checked by sympy{where} ({self.seconds:.2f} s)"
 
     def _repr_latex_(self) -> str:
-        where = rf"\ \text{{for }}{_latex_sizes(self.sizes)}" if self.sizes else ""
-        return rf"$$ {self.latex()} \qquad \checkmark\ \text{{checked}}{where} $$"
+        # A notebook (and the book, through myst-nb) shows this as display math.
+        where = f" for {self.sizes}" if self.sizes else ""
+        return (rf"$$ {self.latex()} \qquad \checkmark\ "
+                rf"\text{{checked by sympy{where}}} $$")
 
-    def _repr_markdown_(self) -> str:
+    def markdown(self) -> str:
+        """The step as Markdown: display math, then the caption line."""
         return f"$$\n{self.latex()}\n$$\n\n{self.caption()}\n"
 
     def __str__(self) -> str:
         return self.caption()
 
-
-def _latex_sizes(sizes: str) -> str:
-    return sizes.replace("..", r"\ldots ")
+    __repr__ = __str__
 
 
 def _entries(expr):
@@ -100,12 +101,29 @@ def _entries(expr):
     return [expr]
 
 
+def expand_sums(expr):
+    """Split every ``Sum`` over the terms of its summand and pull out factors
+    that do not depend on the summation index, so that equal sums written
+    differently become the same atoms (``Sum(c*a_j + b_j)`` ->
+    ``c*Sum(a_j) + Sum(b_j)``; ``Sum(1, (j, 1, N))`` -> ``N``)."""
+    def split(s):
+        idx = [limit[0] for limit in s.limits]
+        out = sp.Integer(0)
+        for term in sp.Add.make_args(sp.expand(s.function)):
+            const, dep = term.as_independent(*idx, as_Add=False)
+            out += const * sp.Sum(dep, *s.limits).doit()
+        return out
+    return sp.sympify(expr).replace(lambda e: isinstance(e, sp.Sum), split)
+
+
 def _scalar_is_zero(expr) -> bool:
     expr = sp.sympify(expr)
     if expr == 0:
         return True
     if expr.has(sp.Sum, sp.Derivative, sp.Subs):
         expr = expr.doit()
+    if expr.has(sp.Sum):
+        expr = expand_sums(expr)
     for attempt in (sp.expand, lambda e: sp.cancel(sp.together(e))):
         expr = attempt(expr)
         if expr == 0:
@@ -116,7 +134,8 @@ def _scalar_is_zero(expr) -> bool:
 def is_zero(expr) -> bool:
     """Whether ``expr`` is exactly zero (every entry, for a Matrix).
 
-    Tries ``doit`` (for sums and derivatives), ``expand``, then
+    Tries ``doit`` (for sums and derivatives), :func:`expand_sums` (for sums
+    of symbolic length), ``expand``, then
     ``cancel(together(...))``. It never guesses: ``False`` means these
     rewritings did not reach 0.
     """
@@ -286,6 +305,11 @@ class _BookPrinter(LatexPrinter):
     def __init__(self, names, **settings):
         super().__init__(settings)
         self._names = names
+
+    def _as_ordered_terms(self, expr, order=None):
+        # positive terms first, so that x_i - mu is not printed as -mu + x_i
+        terms = super()._as_ordered_terms(expr, order)
+        return sorted(terms, key=lambda term: term.could_extract_minus_sign())
 
     def _print_Indexed(self, expr):
         template = self._names.get(str(expr.base.label))

@@ -213,6 +213,9 @@ def test_shift_invariance(problem, shift):
     y2, c2 = fn(x + shift, gamma, beta, *args)
     tol = 1e-6 * (1 + np.abs(y).max())
     assert np.abs(y - y2).max() <= tol
+    dx, dx2 = norms.backward(dy, c)[0], norms.backward(dy, c2)[0]
+    gscale = np.abs(dy).max() * np.abs(gamma).max() * c.inv_std.max()
+    assert np.abs(dx - dx2).max() <= 1e-6 * (1 + gscale)
 
 
 # --------------------------------------------------------------------------
@@ -247,6 +250,12 @@ X4 = np.ones((2, 4, 2, 2))
      ValueError, r"axes is empty"),
     (lambda: norms.forward(X4, np.ones(4), np.zeros(4), axes=(0, "2")),
      TypeError, r"axes must be integers, got '2'"),
+    (lambda: norms.forward(X4, np.ones(4), np.zeros(4), axes=True),
+     TypeError, r"axes must be integers, got True"),
+    (lambda: norms.forward(X4, np.ones(4), np.zeros(4), axes=0, param_axes=(1, 9)),
+     ValueError, r"param_axes has axis 9, out of range"),
+    (lambda: norms.forward(X4, np.ones(3), np.zeros(4), axes=0),
+     ValueError, r"gamma must have shape \(4, 2, 2\) \(the sizes of x's parameter axes \(1, 2, 3\)\)"),
     (lambda: norms.batch_norm(np.array([[1.0, np.nan], [2.0, 3.0]]), np.ones(2), np.zeros(2)),
      ValueError, r"x contains 1 non-finite value\(s\) \(NaN or inf\)"),
     (lambda: norms.batch_norm(np.ones((3, 2)), np.array([1.0, np.inf]), np.zeros(2)),

@@ -87,3 +87,17 @@ def test_unknown_layout_and_bad_groups_are_named():
         L.layout_axes("instance norm", (1, 2))
     with pytest.raises(ValueError, match="G dividing C = 4"):
         L.layout_axes("group norm", (1, 4, 1, 1), G=3)
+
+
+def test_zero_sum_for_symbolic_M():
+    step = L.zero_sum_general_step()
+    assert step.sizes.startswith("any M")
+
+
+@pytest.mark.parametrize("wrong", [
+    (M * g[k] - x_hat[k] * sp.Sum(g[j] * x_hat[j], (j, 1, M))) / (M * s),                 # no mean term
+    (M * g[k] - 2 * sp.Sum(g[j], (j, 1, M)) - x_hat[k] * sp.Sum(g[j] * x_hat[j], (j, 1, M))) / (M * s),
+])
+def test_zero_sum_for_symbolic_M_rejects_wrong_formulas(wrong):
+    with pytest.raises(StepError, match="any M"):
+        L.zero_sum_general_step(wrong)

@@ -97,18 +97,20 @@ def test_step_renders_checked_objects():
     step = check_step("sum", x[0] + x[1], x[1] + x[0], sizes="N = 2..5")
     latex = step.latex()
     assert latex == f"{sp.latex(x[0] + x[1])} = {sp.latex(x[1] + x[0])}"
-    md = step._repr_markdown_()
+    md = step.markdown()
     assert md.startswith("$$\n") and latex in md
     assert "checked by sympy for N = 2..5" in md
-    assert r"\checkmark" in step._repr_latex_()
-    assert r"2\ldots 5" in step._repr_latex_()
+    shown = step._repr_latex_()
+    assert shown.startswith("$$ " + latex) and shown.endswith("$$")
+    assert r"\checkmark" in shown and r"\text{checked by sympy for N = 2..5}" in shown
+    assert repr(step) == step.caption()
 
 
 def test_step_display_overrides_latex():
     x = column("x", 1)[0]
     step = check_step("display", x, x, display=r"\hat x = \hat x")
     assert step.latex() == r"\hat x = \hat x"
-    assert r"\hat x = \hat x" in step._repr_markdown_()
+    assert r"\hat x = \hat x" in step._repr_latex_()
 
 
 def test_sizes_text_and_timing_line():
@@ -117,3 +119,53 @@ def test_sizes_text_and_timing_line():
     symbolic.reset_timings()
     check_step("one", sp.Integer(1), sp.Integer(1))
     assert symbolic.timing_line("chapter 2").startswith("1 sympy check on chapter 2 took")
+
+
+def test_write_root_turns_powers_of_the_radicand_into_powers_of_s():
+    x = column("x", 2)
+    radicand = (x[0] - x[1]) ** 2 / 4 + EPS
+    s = sp.Symbol("s", positive=True)
+    expr = radicand ** sp.Rational(-3, 2) * x[0] + 1 / sp.sqrt(radicand)
+    assert symbolic.write_root(expr, radicand, s) == x[0] / s**3 + 1 / s
+    assert symbolic.write_root(sp.Matrix([radicand ** sp.Rational(1, 2)]), radicand, s) == \
+        sp.Matrix([s])
+
+
+def test_expand_sums_makes_equal_sums_cancel():
+    N = sp.Symbol("N", integer=True, positive=True)
+    j = sp.Symbol("j", integer=True)
+    x, c = sp.IndexedBase("x"), sp.Symbol("c")
+    left = sp.Sum(c * x[j] + 1, (j, 1, N))
+    assert symbolic.expand_sums(left - c * sp.Sum(x[j], (j, 1, N))) == N
+    assert is_zero(left - c * sp.Sum(x[j], (j, 1, N)) - N)
+    assert not is_zero(left - c * sp.Sum(x[j], (j, 1, N)))
+
+
+def test_instantiate_a_general_formula():
+    N = sp.Symbol("N", integer=True, positive=True)
+    i, j = sp.symbols("i j", integer=True)
+    x, mu = sp.IndexedBase("x"), sp.Symbol("mu")
+    formula = x[i] - mu
+    xs = column("x", 3)
+    got = symbolic.instantiate(formula, values={mu: sp.Sum(x[j], (j, 1, N)) / N},
+                               arrays={x: xs}, size=(N, 3), index=i, rows=3)
+    assert got == sp.Matrix([xs[r] - sum(xs) / 3 for r in range(3)])
+
+
+def test_to_latex_spells_gradients():
+    i = sp.Symbol("i", integer=True)
+    g = sp.IndexedBase("g")
+    text = symbolic.to_latex(2 * g[i], {"g": r"\frac{\partial J}{\partial y_{@}}"})
+    assert text == r"2 \frac{\partial J}{\partial y_{i}}"
+    assert symbolic.to_latex(sp.Symbol("var"), {"var": r"\sigma^{2}"}) == r"\sigma^{2}"
+
+
+def test_check_sizes_checks_each_size_and_names_the_failing_one():
+    def build(n):
+        x = column("x", n)
+        return sum(x) ** 2, sum(xi**2 for xi in x) if n == 3 else sum(x) ** 2
+    with pytest.raises(StepError, match=r"\[N = 3\]"):
+        symbolic.check_sizes("square of a sum", build, [2, 3])
+    step = symbolic.check_sizes("square of a sum", lambda n: (sum(column("x", n)) ** 2,) * 2,
+                                range(2, 6), extra=", D = 1")
+    assert step.sizes == "N = 2..5, D = 1"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from lib.symbolic import (EPS, StepError, check_sizes, instantiate, is_zero, to_latex,
-                          write_root)
+from lib.symbolic import (EPS, StepError, check_sizes, check_step, instantiate, is_zero,
+                          to_latex, write_root)
 
 N = sp.Symbol("N", integer=True, positive=True)
 i, j, k = sp.symbols("i j k", integer=True, positive=True)
@@ -126,6 +126,38 @@ def _display(lhs_name, indices, formula):
 # the checked steps
 # --------------------------------------------------------------------------
 
+beta_ix = sp.IndexedBase("beta")
+
+
+def J_general():
+    """Column j's share of the loss for a symbolic N, x_hat held as symbols.
+
+    ``J_j = sum_i dJ/dy_ij (gamma_j x_hat_ij + beta_j)``: the loss is the sum
+    of these over the columns, and only column j's share contains
+    ``gamma_j``, ``beta_j`` and ``x_hat_ij``.
+    """
+    return sp.Sum(dy[i, j] * (gamma[j] * x_hat[i, j] + beta_ix[j]), (i, 1, N))
+
+
+def branch_in_batch(expr, index):
+    """sympy answers d/dx_hat[k, j] of a sum over i = 1..N with a Piecewise
+    (the value if 1 <= k <= N, else 0); keep the branch for k inside the batch."""
+    if isinstance(expr, sp.Piecewise):
+        (value, condition), _ = expr.args
+        if condition != (N >= index):
+            raise ValueError(f"unexpected condition {condition}")
+        return value
+    return expr
+
+
+def general_check(name, truth, formula, step):
+    """Also prove ``truth == formula`` for a symbolic N; extend the step's sizes."""
+    general = check_step(f"{name} (every N)", truth, formula, sizes="every N")
+    step.sizes += ", and every N"
+    step.seconds += general.seconds
+    return step
+
+
 def _arrays(B, d):
     return {dy: B.G, x_hat: B.x_hat_of_s(), gamma: sp.Matrix([B.gamma])}
 
@@ -139,8 +171,9 @@ def dbeta_step(formula=None, sizes=SIZES, d=D_COLUMNS):
         truth = sp.Matrix([B.J.diff(b) for b in B.beta])
         cand = instantiate(formula, arrays=_arrays(B, d), size=(N, n), index=j, rows=d)
         return truth, cand
-    return check_sizes("dJ/dbeta", build, sizes, extra=f", D = {d}",
+    step = check_sizes("dJ/dbeta", build, sizes, extra=f", D = {d}",
                        display=_display("dbeta", j, formula))
+    return general_check("dJ/dbeta", J_general().diff(beta_ix[j]), formula, step)
 
 
 def dgamma_step(formula=None, sizes=SIZES, d=D_COLUMNS):
@@ -152,8 +185,9 @@ def dgamma_step(formula=None, sizes=SIZES, d=D_COLUMNS):
         truth = B.plain(sp.Matrix([B.J.diff(g) for g in B.gamma]))
         cand = instantiate(formula, arrays=_arrays(B, d), size=(N, n), index=j, rows=d)
         return truth, cand
-    return check_sizes("dJ/dgamma", build, sizes, extra=f", D = {d}",
+    step = check_sizes("dJ/dgamma", build, sizes, extra=f", D = {d}",
                        display=_display("dgamma", j, formula))
+    return general_check("dJ/dgamma", J_general().diff(gamma[j]), formula, step)
 
 
 def dxhat_step(formula=None, sizes=SIZES, d=D_COLUMNS):
@@ -170,8 +204,10 @@ def dxhat_step(formula=None, sizes=SIZES, d=D_COLUMNS):
         cand = sp.Matrix(n, d, lambda a, b: instantiate(
             formula.subs({i: a + 1, j: b + 1}), arrays=arrays, size=(N, n)))
         return truth, cand
-    return check_sizes("dJ/dx_hat", build, sizes, extra=f", D = {d}",
+    step = check_sizes("dJ/dx_hat", build, sizes, extra=f", D = {d}",
                        display=_display("dxhat", (i, j), formula))
+    truth = branch_in_batch(J_general().diff(x_hat[k, j]).doit(), k)
+    return general_check("dJ/dx_hat", truth, formula.subs(i, k), step)
 
 
 def jacobian_truth(n):
@@ -199,20 +235,22 @@ def jacobian_step(formula=None, sizes=SIZES):
 
 def jacobian_symbolic(n):
     """The Jacobian at size n, written with x_hat_1..x_hat_n and s (for display)."""
-    h = sp.Matrix(sp.symbols(f"xhat_1:{n + 1}", real=True))
+    h = sp.Matrix([sp.Symbol(rf"\hat{{x}}_{{{a}}}", real=True) for a in range(1, n + 1)])
     f = jacobian_formula()
     return sp.Matrix(n, n, lambda a, b: instantiate(
         f.subs({i: a + 1, k: b + 1}), arrays={x_hat: h}, size=(N, n)))
 
 
-def jacobian_dense_step(sizes=SIZES):
+def jacobian_dense_step(sizes=SIZES, jacobian=None):
     """Check that no entry of the Jacobian of one column is identically zero.
 
     Raises StepError if one is. Returns the number of entries checked.
+    ``jacobian(n)`` returns the matrix to inspect (the true one by default).
     """
+    jacobian = (lambda n: jacobian_truth(n)[1]) if jacobian is None else jacobian
     count = 0
     for n in sizes:
-        _, truth = jacobian_truth(n)
+        truth = jacobian(n)
         for (a, b), entry in zip([(a, b) for a in range(n) for b in range(n)], truth):
             if is_zero(entry):
                 raise StepError(f"step 'the Jacobian is dense' fails at N = {n}: "
@@ -221,11 +259,16 @@ def jacobian_dense_step(sizes=SIZES):
     return count
 
 
-def columns_independent_step(sizes=SIZES, d=D_COLUMNS):
-    """Check that x_hat of column 1 does not depend on column 2 (and back)."""
+def columns_independent_step(sizes=SIZES, d=D_COLUMNS, pair=(0, 1)):
+    """Check that x_hat of column 1 does not depend on column 2 (and back).
+
+    ``pair`` names the two columns (0-based); a test passes ``(0, 0)``.
+    """
+    a, b = pair
+
     def build(n):
         B = batch(n, d)
-        cross = B.X_hat[:, 0].jacobian(B.X[:, 1]).col_join(B.X_hat[:, 1].jacobian(B.X[:, 0]))
+        cross = B.X_hat[:, a].jacobian(B.X[:, b]).col_join(B.X_hat[:, b].jacobian(B.X[:, a]))
         return cross, sp.zeros(2 * n, n)
     return check_sizes("columns are independent", build, sizes, extra=f", D = {d}",
                        display=r"\frac{\partial \hat{x}_{i1}}{\partial x_{k2}} = "

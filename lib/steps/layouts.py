@@ -22,7 +22,7 @@ from lib.symbolic import EPS, check_step
 
 __all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
            "general_formula", "shared_gamma_formula", "LAYOUTS", "layout_axes",
-           "layout_step", "zero_sum_step", "display"]
+           "layout_step", "zero_sum_step", "zero_sum_general_step", "display"]
 
 M = sp.Symbol("M", integer=True, positive=True)
 k, j = sp.symbols("k j", integer=True, positive=True)
@@ -185,4 +185,23 @@ def zero_sum_step(M_value, formula=None):
     lhs = sp.Sum(formula, (k, 1, M))
     return check_step("the gradient of a group sums to zero", total, sp.Integer(0),
                       sizes=f"M = {M_value}",
+                      display=sp.latex(lhs) + " = 0")
+
+
+def zero_sum_general_step(formula=None):
+    """The same for a symbolic group size M, with indexed sums.
+
+    ``expand_sums`` splits the outer sum over k; the hypothesis of a
+    centred group, :math:`\\sum_k \\hat x_k = 0`, is then substituted; the
+    rest must cancel once both sums are written with the same index.
+    """
+    from lib.symbolic import expand_sums
+
+    formula = general_formula() if formula is None else formula
+    lhs = sp.Sum(formula, (k, 1, M))
+    expr = expand_sums(lhs).subs(sp.Sum(x_hat[k], (k, 1, M)), 0)
+    same_index = lambda e: e.xreplace({k: j}) if not e.has(j) else e  # noqa: E731
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum), same_index)
+    return check_step("the gradient of a group sums to zero (any M)", expr, sp.Integer(0),
+                      sizes="any M, given that the group is centred",
                       display=sp.latex(lhs) + " = 0")

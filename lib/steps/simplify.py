@@ -8,13 +8,16 @@ wrong one (a dropped term, a flipped sign, a wrong exponent).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+from types import SimpleNamespace
+
 import sympy as sp
 
 from lib.symbolic import EPS, Step, check_step, column
 from lib.steps import columnwise as cw
 from lib.steps.columnwise import (C, G, GRAD_C, I, N, ONES, ONES_N, R, S, SIGMA2, SIZES,
                                   X_HAT, _add, _centre, _mul, explicit, forward, latex,
-                                  over_sizes, with_s)
+                                  over_sizes)
 
 __all__ = ["GAMMA", "DY", "DGAMMA", "DBETA", "substituted_formula", "expansion_formula",
            "vanishing_term", "simplified_formula", "dgamma_formula", "dbeta_formula",
@@ -113,9 +116,10 @@ def _values(n, f, x_hat=None):
     return values
 
 
+@lru_cache(maxsize=None)
 def forward_affine(n):
-    """One column with the affine step: y = gamma x_hat + beta, J = dy^T y."""
-    f = forward(n)
+    """One column with the affine step: y = gamma x_hat + beta, J = dy^T y (cached, read-only)."""
+    f = SimpleNamespace(**vars(forward(n)))
     dy = column("d", n)
     gamma, beta = sp.symbols("gamma beta", real=True)
     y = gamma * f.x_hat + beta * sp.ones(n, 1)
@@ -136,8 +140,10 @@ def forward_batch(n, d):
     var = [sum((X[k, j] - mu[j]) ** 2 for k in range(n)) / n for j in range(d)]
     X_hat = sp.Matrix(n, d, lambda i, j: (X[i, j] - mu[j]) / sp.sqrt(var[j] + EPS))
     Y = sp.Matrix(n, d, lambda i, j: gamma[j] * X_hat[i, j] + beta[j])
-    J = sum(dY[i, j] * Y[i, j] for i in range(n) for j in range(d))
-    dJ_dX = sp.Matrix(n, d, lambda i, j: sp.diff(J, X[i, j]))
+    J_col = [sum(dY[i, j] * Y[i, j] for i in range(n)) for j in range(d)]
+    J = sum(J_col)
+    # X[i, j] enters only column j's part of J, so differentiate that part
+    dJ_dX = sp.Matrix(n, d, lambda i, j: sp.diff(J_col[j], X[i, j]))
     dJ_dgamma = sp.Matrix(1, d, lambda i, j: sp.diff(J, gamma[j]))
     dJ_dbeta = sp.Matrix(1, d, lambda i, j: sp.diff(J, beta[j]))
     return dict(X=X, dY=dY, gamma=gamma, beta=beta, var=var, X_hat=X_hat, J=J,
@@ -158,13 +164,22 @@ def _with_s_columns(M, var):
 # --------------------------------------------------------------------------
 
 def substituted_step(sizes=SIZES, formula=substituted_formula) -> Step:
-    """Chapter 5's result with c and dc/dR put in: a common factor (sigma^2+eps)^(-1/2)."""
+    """Chapter 5's result with c and dc/dR put in: a common factor (sigma^2+eps)^(-1/2).
+
+    Pure algebra, true for every vector R: checked with R a column of free
+    symbols r_1..r_n, sigma^2 = R^T R / n and x_hat = c R.
+    """
     def one(n):
-        f = forward(n)
-        lhs = explicit(cw.columnwise_formula(), n, _values(n, f))
-        rhs = explicit(formula(), n, _values(n, f))
-        return check_step("substitute c and dc/dR", cw.with_s(lhs, f.var),
-                          cw.with_s(rhs, f.var), sizes=f"N = {n}")
+        r = column("r", n)
+        var = (r.T * r)[0, 0] / n
+        values = {I: sp.eye(n), ONES: sp.ones(n, n), R: r, SIGMA2: var,
+                  C: (var + EPS) ** -HALF, G: column("g", n)}
+        values[GRAD_C] = explicit(cw.grad_c_formula(), n, values)
+        values[X_HAT] = values[C] * r
+        lhs = explicit(cw.columnwise_formula(), n, values)
+        rhs = explicit(formula(), n, values)
+        return check_step("substitute c and dc/dR", cw.with_s(lhs, var),
+                          cw.with_s(rhs, var), sizes=f"N = {n}")
     shown = latex(cw.columnwise_formula()) + " = " + latex(formula())
     return over_sizes("substitute c and dc/dR", one, sizes, shown)
 
@@ -267,13 +282,15 @@ def batch_step(sizes=D_SIZES, d=2, formula=batch_formula) -> Step:
 # the four methods as formulas, for one column
 # --------------------------------------------------------------------------
 
+@lru_cache(maxsize=None)
 def method_gradients(n):
     """dJ/dx of one column by the four methods of the book, as sympy columns.
 
     Each follows its chapter: ``staged`` the nine nodes of the graph in
     reverse (chapter 3), ``rowwise`` the three paths per example (chapter 3),
     ``columnwise`` the lemma and the linear map (chapter 5), ``simplified``
-    the one-liner (this chapter). Returns (forward namespace, dict).
+    the one-liner (this chapter). Returns (forward namespace, dict); cached
+    per n, so treat both as read-only.
     """
     f = forward_affine(n)
     x, dy, gamma = f.x, f.dy, f.gamma

@@ -1,0 +1,376 @@
+"""Chapter 3, "The row-wise derivation": three paths from x_i, and the staged graph.
+
+One column is enough (chapter 2 checks that columns are independent), so
+``x`` is a column of N symbols and ``g_i = dJ/dx_hat_i`` is a column of
+arbitrary symbols (the loss enters only through them, by the chain rule).
+
+Two kinds of checks:
+
+* general N, with ``sp.IndexedBase`` and ``sp.Sum`` and the mean ``mu`` and
+  variance ``sigma^2`` held as symbols (the partial derivatives of one path);
+* explicit N = 2..5, where the assembled formula for dJ/dx_i is compared with
+  differentiating the whole forward pass entry by entry.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from lib.steps.basics import batch
+from lib.symbolic import EPS, check_sizes, check_step, column, instantiate, to_latex
+
+N = sp.Symbol("N", integer=True, positive=True)
+i, j = sp.symbols("i j", integer=True, positive=True)
+x = sp.IndexedBase("x")
+dxhat = sp.IndexedBase("dxhat")
+mu = sp.Symbol("mu", real=True)
+var = sp.Symbol("var", nonnegative=True)
+s = sp.Symbol("s", positive=True)
+dvar = sp.Symbol("dvar", real=True)
+dmu = sp.Symbol("dmu", real=True)
+
+NAMES = {
+    "dxhat": r"\frac{\partial J}{\partial \hat{x}_{@}}",
+    "var": r"\sigma^{2}",
+    "dvar": r"\frac{\partial J}{\partial \sigma^{2}}",
+    "dmu": r"\frac{\partial J}{\partial \mu}",
+    "dx": r"\frac{\partial J}{\partial x_{@}}",
+}
+SIZES = range(2, 6)
+HALF = sp.Rational(1, 2)
+
+
+def latex(expr):
+    """The page's LaTeX for an expression of this chapter."""
+    return to_latex(expr, NAMES)
+
+
+# --------------------------------------------------------------------------
+# the general formulas (right-hand sides), as the page shows them
+# --------------------------------------------------------------------------
+
+def dvar_formula(exponent=sp.Rational(-3, 2), base=None):
+    """dJ/dsigma^2 = -1/2 (sigma^2+eps)^(-3/2) sum_j dJ/dx_hat_j (x_j - mu).
+
+    ``base`` and ``exponent`` are there so that a test can plant the slip
+    of a widely read post, ``sqrt(sigma^2+eps)**(-3/2)``.
+    """
+    base = var + EPS if base is None else base
+    return -HALF * base ** exponent * sp.Sum(dxhat[j] * (x[j] - mu), (j, 1, N))
+
+
+def dmu_formula():
+    """dJ/dmu = -(1/s) sum_j dJ/dx_hat_j + dJ/dsigma^2 (-2/N) sum_j (x_j - mu)."""
+    return -sp.Sum(dxhat[j], (j, 1, N)) / s + dvar * (-2 / N) * sp.Sum(x[j] - mu, (j, 1, N))
+
+
+def dmu_short_formula():
+    """dJ/dmu once the second term is gone: -(1/s) sum_j dJ/dx_hat_j."""
+    return -sp.Sum(dxhat[j], (j, 1, N)) / s
+
+
+def dx_formula():
+    """dJ/dx_i = dJ/dx_hat_i / s + dJ/dsigma^2 2(x_i - mu)/N + dJ/dmu / N."""
+    return dxhat[i] / s + dvar * 2 * (x[i] - mu) / N + dmu / N
+
+
+def x_hat_formula(exponent=-HALF, base=None):
+    """x_hat_i = (x_i - mu)(sigma^2 + eps)^(-1/2) (``base``/``exponent`` for the slip)."""
+    base = var + EPS if base is None else base
+    return (x[i] - mu) * base ** exponent
+
+
+def _display(lhs, rhs):
+    return f"{lhs} = {latex(rhs)}"
+
+
+# --------------------------------------------------------------------------
+# general N: one path at a time (mu and sigma^2 held as symbols)
+# --------------------------------------------------------------------------
+
+def J_of_paths():
+    """J = sum_j dJ/dx_hat_j * x_hat_j with x_hat_j = (x_j - mu)(sigma^2+eps)^(-1/2)."""
+    return sp.Sum(dxhat[j] * (x[j] - mu) * (var + EPS) ** -HALF, (j, 1, N))
+
+
+def var_of_mu():
+    """sigma^2 = (1/N) sum_j (x_j - mu)^2, as a function of the x_j and mu."""
+    return sp.Sum((x[j] - mu) ** 2, (j, 1, N)) / N
+
+
+def x_hat_step(formula=None, sizes=SIZES):
+    """x_hat_i = (x_i - mu)(sigma^2+eps)^(-1/2) is the forward pass's x_hat (N = 2..5)."""
+    formula = x_hat_formula() if formula is None else formula
+
+    def build(n):
+        B = batch(n)
+        m = B.mu[0]
+        values = {var: B.radicand[0] - EPS, mu: m}
+        cand = instantiate(formula, values=values, arrays={x: B.X}, size=(N, n), index=i, rows=n)
+        return B.plain(B.X_hat[:, 0]), B.plain(cand)
+    return check_sizes("x_hat with the exponent -1/2", build, sizes,
+                       display=_display(r"\hat{x}_{i}", formula))
+
+
+def dvar_step(formula=None):
+    """The path through sigma^2: d/dsigma^2 of J, general N."""
+    formula = dvar_formula() if formula is None else formula
+    truth = J_of_paths().diff(var)
+    step = check_step("dJ/dsigma^2 (general N)", truth, formula, sizes="every N",
+                      display=_display(NAMES["dvar"], formula))
+    return step
+
+
+def dmu_step(formula=None):
+    """The path through mu: directly, and through sigma^2 (general N)."""
+    formula = dmu_formula() if formula is None else formula
+    truth = J_of_paths().diff(mu) + dvar * var_of_mu().diff(mu)
+    cand = formula.subs(s, sp.sqrt(var + EPS))
+    return check_step("dJ/dmu (general N)", truth, cand, sizes="every N",
+                      display=_display(NAMES["dmu"], formula))
+
+
+def centred_sum_step(term=None):
+    """The second term of dJ/dmu vanishes: sum_j (x_j - mu) = 0 (general N)."""
+    term = sp.Sum(x[j] - mu, (j, 1, N)) if term is None else term
+    mean = sp.Sum(x[j], (j, 1, N)) / N
+    return check_step("the centred column sums to zero (general N)", term.subs(mu, mean),
+                      sp.Integer(0), sizes="every N", display=_display(latex(term), 0))
+
+
+def dmu_short_step(short=None):
+    """So dJ/dmu = -(1/s) sum_j dJ/dx_hat_j (general N)."""
+    mean = sp.Sum(x[j], (j, 1, N)) / N
+    full = dmu_formula().subs(mu, mean)
+    short = dmu_short_formula() if short is None else short
+    return check_step("dJ/dmu without its zero term (general N)", full, short,
+                      sizes="every N", display=_display(NAMES["dmu"], short))
+
+
+# --------------------------------------------------------------------------
+# local derivatives along the three paths (explicit N)
+# --------------------------------------------------------------------------
+
+def path_local_steps(sizes=SIZES, overrides=None):
+    """d x_hat_i/d x_i (mu, sigma^2 held) = 1/s; d mu/d x_i = 1/N;
+    d sigma^2/d x_i (mu held) = 2 (x_i - mu)/N. Checked at N = 2..5 for every i.
+
+    ``overrides`` maps 0, 1, 2 to a replacement claim (for tests)."""
+    m, v = sp.Symbol("m", real=True), sp.Symbol("v", nonnegative=True)
+    claims = [
+        ("direct path: d x_hat_i / d x_i", r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
+         lambda X, n: [(X[a] - m) * (v + EPS) ** -HALF for a in range(n)], 1 / s),
+        ("path through mu: d mu / d x_i", r"\frac{\partial \mu}{\partial x_{i}}",
+         lambda X, n: [sum(X) / n] * n, 1 / N),
+        ("path through sigma^2: d sigma^2 / d x_i", r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
+         lambda X, n: [sum((xj - m) ** 2 for xj in X) / n] * n, 2 * (x[i] - mu) / N),
+    ]
+    for number, claim in (overrides or {}).items():
+        claims[number] = claims[number][:3] + (claim,)
+    steps = []
+    for name, lhs, forward, claim in claims:
+        def build(n, forward=forward, claim=claim):
+            X = column("x", n)
+            truth = sp.Matrix([forward(X, n)[a].diff(X[a]) for a in range(n)])
+            values = {s: sp.sqrt(v + EPS), mu: m}
+            cand = instantiate(claim, values=values, arrays={x: X}, size=(N, n), index=i, rows=n)
+            return truth, cand
+        steps.append(check_sizes(name, build, sizes, display=_display(lhs, claim)))
+    return steps
+
+
+# --------------------------------------------------------------------------
+# the assembled formula against the whole forward pass (explicit N)
+# --------------------------------------------------------------------------
+
+def dx_truth(n):
+    """dJ/dx of J = sum_i g_i x_hat_i, entry by entry, with s a symbol."""
+    B = batch(n)
+    g = column("g", n)
+    J = sum(g[a] * B.X_hat[a, 0] for a in range(n))
+    return B, g, B.plain(sp.Matrix([J.diff(xa) for xa in B.X[:, 0]]))
+
+
+def dx_step(formula=None, dvar_rhs=None, dmu_rhs=None, sizes=SIZES):
+    """dJ/dx_i from the three paths equals differentiating the forward pass (N = 2..5)."""
+    formula = dx_formula() if formula is None else formula
+    dvar_rhs = dvar_formula() if dvar_rhs is None else dvar_rhs
+    dmu_rhs = dmu_formula() if dmu_rhs is None else dmu_rhs
+
+    def build(n):
+        B, g, truth = dx_truth(n)
+        root = B.roots[0]
+        values = {dmu: dmu_rhs, dvar: dvar_rhs}
+        values.update({s: root, var: root ** 2 - EPS, mu: B.mu[0]})
+        cand = instantiate(formula, values=values, arrays={x: B.X, dxhat: g},
+                           size=(N, n), index=i, rows=n)
+        return truth, cand
+    return check_sizes("dJ/dx_i from three paths", build, sizes,
+                       display=_display(NAMES["dx"].replace("@", "i"), formula))
+
+
+# --------------------------------------------------------------------------
+# the staged computational graph
+# --------------------------------------------------------------------------
+
+# one symbol per node value (row i where the node is per example)
+xi, xc, sq, xh, gm, gx, bt, inv = sp.symbols("x_i xc_i sq_i xhat_i gamma gx_i beta inv",
+                                             real=True)
+NODES = [
+    # (node, formula in LaTeX, input, local derivative as a function of node values)
+    ("mu", r"\mu = \frac{1}{N}\sum_j x_j", "x", 1 / N),
+    ("xc", r"\mathrm{xc}_i = x_i - \mu", "x", sp.Integer(1)),
+    ("xc", r"\mathrm{xc}_i = x_i - \mu", "mu", sp.Integer(-1)),
+    ("sq", r"\mathrm{sq}_i = \mathrm{xc}_i^2", "xc", 2 * xc),
+    ("var", r"\sigma^2 = \frac{1}{N}\sum_j \mathrm{sq}_j", "sq", 1 / N),
+    ("s", r"s = \sqrt{\sigma^2 + \epsilon}", "var", 1 / (2 * s)),
+    ("inv", r"\mathrm{inv} = 1/s", "s", -1 / s ** 2),
+    ("xhat", r"\hat{x}_i = \mathrm{xc}_i \cdot \mathrm{inv}", "xc", inv),
+    ("xhat", r"\hat{x}_i = \mathrm{xc}_i \cdot \mathrm{inv}", "inv", xc),
+    ("gx", r"\mathrm{gx}_i = \gamma\, \hat{x}_i", "gamma", xh),
+    ("gx", r"\mathrm{gx}_i = \gamma\, \hat{x}_i", "xhat", gm),
+    ("y", r"y_i = \mathrm{gx}_i + \beta", "gx", sp.Integer(1)),
+    ("y", r"y_i = \mathrm{gx}_i + \beta", "beta", sp.Integer(1)),
+]
+"""The nine forward nodes and the local derivative along each edge."""
+
+
+def _node_forward(node, n):
+    """Node ``node`` as a sympy function of its inputs; the mean nodes at size n.
+
+    Returns (output expression, {input name: the symbol to differentiate by}).
+    """
+    X = column("x", n)
+    SQ = column("sq", n)
+    if node == "mu":
+        return sum(X) / n, {"x": X}
+    if node == "var":
+        return sum(SQ) / n, {"sq": SQ}
+    return {
+        "xc": (xi - mu, {"x": xi, "mu": mu}),
+        "sq": (xc ** 2, {"xc": xc}),
+        "s": (sp.sqrt(var + EPS), {"var": var}),
+        "inv": (1 / s, {"s": s}),
+        "xhat": (xc * inv, {"xc": xc, "inv": inv}),
+        "gx": (gm * xh, {"gamma": gm, "xhat": xh}),
+        "y": (gx + bt, {"gx": gx, "beta": bt}),
+    }[node]
+
+
+def local_step(node, wrt, local, sizes=SIZES):
+    """Check one edge's local derivative (for every N in ``sizes`` if the node is a mean)."""
+    def build(n):
+        out, inputs = _node_forward(node, n)
+        claim = local.subs(N, n)
+        if node == "s":
+            claim = claim.subs(s, sp.sqrt(var + EPS))
+        if node in ("mu", "var"):          # every x_i (or sq_i) of the mean
+            return out.diff(inputs[wrt]), sp.Matrix([claim] * n)
+        return out.diff(inputs[wrt]), claim
+    values = sizes if node in ("mu", "var") else [list(sizes)[0]]
+    step = check_sizes(f"local derivative d{node}/d{wrt}", build, values)
+    if node not in ("mu", "var"):
+        step.sizes = "every N"
+    return step
+
+
+def local_steps(nodes=None, sizes=SIZES):
+    """Every edge of the staged graph, checked."""
+    return [local_step(node, wrt, local, sizes) for node, _, wrt, local in (nodes or NODES)]
+
+
+def staged_table(steps, nodes=None):
+    """The nodes and their checked local derivatives, as a LaTeX array.
+
+    Put it in ``IPython.display.Latex`` to show it; every derivative in it
+    is printed from the object that :func:`local_step` checked.
+    """
+    rows = [r"\text{node} & \text{forward} & \text{local derivative} & \text{checked for}",
+            r"\hline"]
+    for (node, forward, wrt, local), step in zip(nodes or NODES, steps):
+        deriv = (rf"\frac{{\partial {SPELL[node]}}}{{\partial {SPELL[wrt]}}} = "
+                 rf"{to_latex(local, STAGED_NAMES)}")
+        rows.append(rf"{NODE_NUMBER[node]} & {forward} & {deriv} & \text{{{step.sizes}}} \\")
+    rows[0] += r" \\"
+    return "$$\n\\begin{array}{rlll}\n" + "\n".join(rows) + "\n\\end{array}\n$$"
+
+
+SPELL = {"mu": r"\mu", "var": r"\sigma^2", "xhat": r"\hat{x}_i", "gx": r"\mathrm{gx}_i",
+         "xc": r"\mathrm{xc}_i", "sq": r"\mathrm{sq}_i", "y": "y_i", "s": "s",
+         "inv": r"\mathrm{inv}", "x": "x_i", "gamma": r"\gamma", "beta": r"\beta"}
+STAGED_NAMES = {"xc_i": r"\mathrm{xc}_i", "sq_i": r"\mathrm{sq}_i", "xhat_i": r"\hat{x}_i",
+                "gx_i": r"\mathrm{gx}_i", "inv": r"\mathrm{inv}", "var": r"\sigma^{2}"}
+NODE_NUMBER = {name: k for k, name in
+               enumerate(["mu", "xc", "sq", "var", "s", "inv", "xhat", "gx", "y"], start=1)}
+
+
+def staged_backward(n, nodes=None):
+    """The backward pass through the nine nodes, in reverse, on sympy objects.
+
+    Each line multiplies the incoming gradient by a local derivative taken
+    from ``nodes`` (the checked table by default), evaluated at the node's
+    values. ``s`` stays a positive symbol (see :func:`lib.symbolic.write_root`).
+    Returns the forward batch ``B``, the upstream gradient ``dy`` and
+    ``(dx, dgamma, dbeta)``.
+    """
+    local = {(node, wrt): d for node, _, wrt, d in (nodes or NODES)}
+    B = batch(n)
+    root = B.roots[0]
+    X, dy = B.X[:, 0], B.G[:, 0]
+    gamma = B.gamma[0]
+    m = B.mu[0]
+    xcs = [X[a] - m for a in range(n)]
+    var_value = B.radicand[0] - EPS
+
+    def at(key, a=None):
+        vals = {N: n, s: root, inv: 1 / root, gm: gamma, var: var_value}
+        if a is not None:
+            vals.update({xc: xcs[a], xh: xcs[a] / root, xi: X[a]})
+        return local[key].subs(vals)
+
+    # 9. y = gx + beta;  8. gx = gamma * x_hat
+    dbeta = sum(dy[a] * at(("y", "beta")) for a in range(n))
+    dgx = [dy[a] * at(("y", "gx")) for a in range(n)]
+    dgamma = sum(dgx[a] * at(("gx", "gamma"), a) for a in range(n))
+    dxh = [dgx[a] * at(("gx", "xhat"), a) for a in range(n)]
+    # 7. x_hat = xc * inv;  6. inv = 1/s;  5. s = sqrt(var + eps)
+    dinv = sum(dxh[a] * at(("xhat", "inv"), a) for a in range(n))
+    dxc = [dxh[a] * at(("xhat", "xc"), a) for a in range(n)]
+    ds = dinv * at(("inv", "s"))
+    dvar_ = ds * at(("s", "var"))
+    # 4. var = mean(sq);  3. sq = xc^2
+    dsq = [dvar_ * at(("var", "sq")) for a in range(n)]
+    dxc = [dxc[a] + dsq[a] * at(("sq", "xc"), a) for a in range(n)]
+    # 2. xc = x - mu;  1. mu = mean(x)
+    dx = [dxc[a] * at(("xc", "x"), a) for a in range(n)]
+    dmu_ = sum(dxc[a] * at(("xc", "mu"), a) for a in range(n))
+    dx = [dx[a] + dmu_ * at(("mu", "x")) for a in range(n)]
+    return B, dy, (sp.Matrix(dx), dgamma, dbeta)
+
+
+def staged_step(nodes=None, sizes=SIZES):
+    """The staged backward equals differentiating the forward pass (N = 2..5)."""
+    def build(n):
+        B, dy, (dx, dgamma, dbeta) = staged_backward(n, nodes)
+        J = sum(dy[a] * B.Y[a, 0] for a in range(n))
+        grads = [J.diff(v) for v in list(B.X[:, 0]) + [B.gamma[0], B.beta[0]]]
+        truth = B.plain(sp.Matrix(grads))
+        return truth, sp.Matrix(list(dx) + [dgamma, dbeta])
+    return check_sizes("staged backward", build, sizes,
+                       display=r"\left(\frac{\partial J}{\partial x},"
+                               r"\frac{\partial J}{\partial \gamma},"
+                               r"\frac{\partial J}{\partial \beta}\right)_{\text{staged}}"
+                               r" = \left(\frac{\partial J}{\partial x},"
+                               r"\frac{\partial J}{\partial \gamma},"
+                               r"\frac{\partial J}{\partial \beta}\right)_{\text{entry by entry}}")
+
+
+def all_steps():
+    """Every checked step of chapter 3, in page order (a list of Steps)."""
+    steps = [x_hat_step(), dvar_step(), dmu_step(), centred_sum_step(), dmu_short_step()]
+    steps += path_local_steps()
+    steps += [dx_step()]
+    steps += local_steps()
+    steps += [staged_step()]
+    return steps
+
+
