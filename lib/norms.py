@@ -53,6 +53,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from lib.batchnorm import _check_eps  # the same rule for eps as batch norm
+
 __all__ = ["Cache", "forward", "backward", "batch_norm", "spatial_batch_norm",
            "layer_norm", "group_norm", "LAYOUTS"]
 
@@ -108,14 +110,6 @@ def _check_finite(name, arr):
         bad = arr.size - np.count_nonzero(np.isfinite(arr))
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf); "
                          f"normalization needs finite inputs")
-
-
-def _check_eps(eps):
-    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"eps must be a positive real number, got {type(eps).__name__}")
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a finite number > 0, got {eps}")
-    return float(eps)
 
 
 def _check_axes(name, axes, ndim, allow_empty=False):

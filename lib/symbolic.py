@@ -235,11 +235,21 @@ def sizes_text(symbol, values) -> str:
     return f"{symbol} = " + ", ".join(map(str, values))
 
 
-def timing_line(page="this page") -> str:
-    """A sentence for the end of a page: how many checks, in how many seconds."""
+def timing_line(page="this page", steps=None) -> str:
+    """A sentence for the end of a page: how many checks, in how many seconds.
+
+    With ``steps`` (the Steps the page shows) it adds how long building and
+    checking them took, differentiating the forward pass included.
+    """
     n = len(_TIMINGS)
-    return (f"{n} sympy check{'s' if n != 1 else ''} on {page} took "
+    line = (f"{n} sympy check{'s' if n != 1 else ''} on {page} took "
             f"{total_seconds():.2f} s in total.")
+    if steps is not None:
+        steps = list(steps)
+        line += (f" Building and checking the {len(steps)} step{'s' if len(steps) != 1 else ''}"
+                 f" shown, differentiation "
+                 f"included, took {sum(step.seconds for step in steps):.1f} s.")
+    return line
 
 
 # --------------------------------------------------------------------------
@@ -254,11 +264,22 @@ def write_root(expr, radicand, root):
     and ``(sigma^2+eps)^{-3/2}`` become ``1/s`` and ``1/s**3``, and equality
     is decided on rational functions, which is fast. It is sound: an
     identity that holds for an independent ``s`` holds at ``s = sqrt(...)``.
-    Works on a Matrix too.
+    A base counts as the radicand when it expands to it; any other base,
+    and so a wrong base, is left alone. Works on a Matrix too.
     """
+    target = sp.expand(radicand)
+    needed = target.free_symbols
+    same = {}
+
+    def is_power_of_radicand(t):
+        if not t.is_Pow or not needed <= t.base.free_symbols:
+            return False
+        if t.base not in same:
+            same[t.base] = t.base == radicand or sp.expand(t.base - target) == 0
+        return same[t.base]
+
     def swap(e):
-        return e.replace(lambda t: t.is_Pow and t.base == radicand,
-                         lambda t: root ** (2 * t.exp))
+        return e.replace(is_power_of_radicand, lambda t: root ** (2 * t.exp))
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(swap)
     return swap(sp.sympify(expr))
@@ -322,15 +343,50 @@ class _BookPrinter(LatexPrinter):
         return template if template is not None else super()._print_Symbol(expr, style)
 
 
-def to_latex(expr, names=None, **settings) -> str:
+class _AsBuiltPrinter(_BookPrinter):
+    """Prints a formula the way it was written: sums of matrices in the order
+    they were built (``I - 1/N 1``, not sympy's sorted ``-1/N 1 + I``),
+    parentheses around sums inside a Hadamard product, and negative
+    fractional powers as powers, ``(sigma^2 + eps)^{-3/2}``."""
+
+    def _print_MatAdd(self, expr):
+        out = ""
+        for term in expr.args:
+            text = self._print(term)
+            if text.startswith("-"):
+                out += " - " + text[1:].lstrip()
+            else:
+                out += (" + " if out else "") + text
+        return out.lstrip(" +")
+
+    def _print_HadamardProduct(self, expr):
+        parts = []
+        for a in expr.args:
+            text = self._print(a)
+            if isinstance(a, sp.MatAdd) or (isinstance(a, sp.MatMul)
+                                            and isinstance(a.args[0], sp.MatrixExpr)):
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        return r" \odot ".join(parts)
+
+    def _print_Pow(self, expr):
+        b, e = expr.args
+        if e.is_Rational and e.is_negative and not e.is_Integer:
+            return rf"\left({self._print(b)}\right)^{{{e.p}/{e.q}}}"
+        return super()._print_Pow(expr)
+
+
+def to_latex(expr, names=None, *, as_built=False, **settings) -> str:
     """``sp.latex`` with some symbols spelled out.
 
     ``names`` maps a symbol's or an IndexedBase's name to LaTeX; ``@`` in the
     LaTeX of an IndexedBase stands for its indices, e.g.
     ``{"gy": r"\\frac{\\partial J}{\\partial y_{@}}"}`` prints ``gy[i]`` as
-    dJ/dy_i.
+    dJ/dy_i. ``as_built=True`` keeps matrix sums in the order they were
+    built and writes ``(sigma^2 + eps)^{-1/2}`` as a power (chapters 5 and 6).
     """
-    return _BookPrinter(names or {}, **settings).doprint(expr)
+    printer = _AsBuiltPrinter if as_built else _BookPrinter
+    return printer(names or {}, **settings).doprint(expr)
 
 
 def check_sizes(name, build, values, *, symbol="N", lhs=None, rhs=None, display=None,

@@ -169,3 +169,34 @@ def test_check_sizes_checks_each_size_and_names_the_failing_one():
     step = symbolic.check_sizes("square of a sum", lambda n: (sum(column("x", n)) ** 2,) * 2,
                                 range(2, 6), extra=", D = 1")
     assert step.sizes == "N = 2..5, D = 1"
+
+
+def test_timing_line_adds_the_time_of_the_steps_shown():
+    symbolic.reset_timings()
+    x = column("x", 2)
+    step = symbolic.check_step("sum of a column", sum(x), x[1] + x[0])
+    line = symbolic.timing_line("this page", steps=[step])
+    assert line.startswith("1 sympy check on this page took")
+    assert "Building and checking the 1 step shown" in line
+    assert "Building" not in symbolic.timing_line("this page")
+
+
+def test_to_latex_as_built_keeps_the_order_of_a_matrix_sum_and_writes_powers():
+    N = sp.Symbol("N", integer=True, positive=True)
+    I, ones = sp.MatrixSymbol("I", N, N), sp.MatrixSymbol(r"\mathbf{1}", N, N)
+    centre = sp.MatAdd(I, sp.MatMul(-1 / N, ones, evaluate=False), evaluate=False)
+    assert symbolic.to_latex(centre, as_built=True) == r"I - \frac{1}{N} \mathbf{1}"
+    var = sp.Symbol(r"\sigma^{2}", nonnegative=True)
+    power = (var + EPS) ** sp.Rational(-3, 2)
+    assert symbolic.to_latex(power, as_built=True) == r"\left(\sigma^{2} + \epsilon\right)^{-3/2}"
+    assert "-3/2" not in symbolic.to_latex(power)          # the default printer writes a fraction
+
+
+def test_write_root_sees_an_expanded_radicand_but_not_another_base():
+    x, s = column("x", 2), sp.Symbol("s", positive=True)
+    radicand = (x[0] - x[1]) ** 2 / 4 + EPS
+    expanded = sp.expand(radicand)
+    assert symbolic.write_root(expanded ** sp.Rational(-1, 2), radicand, s) == 1 / s
+    other = (expanded + 1) ** sp.Rational(-1, 2)
+    assert symbolic.write_root(other, radicand, s) == other
+

@@ -15,14 +15,11 @@ a test can hand it a deliberately wrong candidate.
 """
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 from types import SimpleNamespace
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
-
-from lib.symbolic import EPS, Step, check_step, column, sizes_text
+from lib.symbolic import EPS, Step, check_sizes, check_step, column, to_latex, write_root
 
 __all__ = ["N", "x", "R", "I", "ONES", "ONES_N", "MU", "SIGMA2", "C", "GRAD_C", "G",
            "DJ_DR", "DJ_DX", "X_HAT", "latex", "explicit", "forward",
@@ -30,7 +27,7 @@ __all__ = ["N", "x", "R", "I", "ONES", "ONES_N", "MU", "SIGMA2", "C", "GRAD_C", 
            "lemma_formula", "columnwise_formula",
            "centring_rhs", "variance_rhs", "normalise_rhs", "grad_c_rhs", "lemma_rhs",
            "columnwise_rhs", "centring_step", "variance_step", "normalise_step",
-           "grad_c_step", "lemma_step", "columnwise_step", "over_sizes",
+           "grad_c_step", "lemma_step", "columnwise_step",
            "general_centring_step", "general_grad_c_step", "SIZES", "S", "with_s"]
 
 SIZES = range(2, 6)
@@ -108,40 +105,10 @@ def columnwise_formula():
 # printing
 # --------------------------------------------------------------------------
 
-class _Printer(LatexPrinter):
-    """sympy's LaTeX, with sums of matrices in the order they were built
-    (``I - 1/N 1``, not sympy's sorted ``-1/N 1 + I``) and negative
-    fractional powers written as powers, (sigma^2 + eps)^(-3/2)."""
-
-    def _print_MatAdd(self, expr):
-        out = ""
-        for term in expr.args:
-            text = self._print(term)
-            if text.startswith("-"):
-                out += " - " + text[1:].lstrip()
-            else:
-                out += (" + " if out else "") + text
-        return out.lstrip(" +")
-
-    def _print_HadamardProduct(self, expr):
-        parts = []
-        for a in expr.args:
-            text = self._print(a)
-            if isinstance(a, sp.MatAdd) or (isinstance(a, sp.MatMul) and isinstance(a.args[0], sp.MatrixExpr)):
-                text = rf"\left({text}\right)"
-            parts.append(text)
-        return r" \odot ".join(parts)
-
-    def _print_Pow(self, expr):
-        b, e = expr.args
-        if e.is_Rational and e.is_negative and not e.is_Integer:
-            return rf"\left({self._print(b)}\right)^{{{e.p}/{e.q}}}"
-        return super()._print_Pow(expr)
-
-
 def latex(expr) -> str:
-    """LaTeX of a general object, as the pages show it."""
-    return _Printer().doprint(expr)
+    """LaTeX of a general object, as the pages show it: matrix sums in the
+    order they were built, (sigma^2 + eps)^(-3/2) written as a power."""
+    return to_latex(expr, as_built=True)
 
 
 # --------------------------------------------------------------------------
@@ -190,25 +157,16 @@ S = sp.Symbol("s", positive=True)
 
 
 def with_s(expr, var):
-    """Replace (var + eps)^(k/2) by s^k wherever the base equals var + eps,
-    then eps by s^2 - var.
+    """Write every power of var + eps as a power of :data:`S`, then eps as s^2 - var.
 
     Both sides of a step are rewritten the same way before the check, which
     turns them into rational functions of the components and s: ``expand``
     and ``cancel`` then decide equality in a fraction of the time. Only
-    powers whose base *is* var + eps (checked exactly) are replaced, so a
-    wrong exponent or a wrong base survives and the check fails.
+    powers whose base *is* var + eps are replaced (see
+    :func:`lib.symbolic.write_root`), so a wrong exponent or a wrong base
+    survives and the check fails.
     """
-    target = sp.expand(var + EPS)
-    same = {}
-    def is_target(p):
-        if not (isinstance(p, sp.Pow) and p.exp.is_Rational and p.exp.q == 2):
-            return False
-        if p.base not in same:
-            same[p.base] = sp.expand(p.base - target) == 0
-        return same[p.base]
-    expr = expr.replace(is_target, lambda p: S ** (2 * p.exp))
-    return expr.xreplace({EPS: S ** 2 - var})
+    return write_root(expr, var + EPS, S).xreplace({EPS: S ** 2 - var})
 
 
 def _free_R(n):
@@ -270,20 +228,6 @@ def columnwise_rhs(n, grad_c=grad_c_formula, formula=columnwise_formula):
 # the steps
 # --------------------------------------------------------------------------
 
-def over_sizes(name, one, sizes=SIZES, display=None) -> Step:
-    """Run ``one(n)`` (which calls check_step) for every n; one Step for all.
-
-    The returned Step holds the objects of the largest n, the sizes proved
-    and the time taken, building the objects included.
-    """
-    start = time.perf_counter()
-    sizes = list(sizes)
-    for n in sizes:
-        step = one(n)
-    return Step(name=name, lhs=step.lhs, rhs=step.rhs, sizes=sizes_text("N", sizes),
-                seconds=time.perf_counter() - start, display=display)
-
-
 def _display(lhs, formula, middle=None):
     parts = [lhs if isinstance(lhs, str) else latex(lhs)]
     if middle is not None:
@@ -294,60 +238,49 @@ def _display(lhs, formula, middle=None):
 
 def centring_step(sizes=SIZES, rhs=centring_rhs) -> Step:
     """R = x - mu 1_N = (I - 1/N) x."""
-    def one(n):
-        f = forward(n)
-        return check_step("centring is a linear map", f.R, rhs(n), sizes=f"N = {n}")
     shown = _add(x, _mul(-MU, ONES_N))
-    return over_sizes("centring is a linear map", one, sizes,
-                      _display("R", centring_formula(), middle=shown))
+    return check_sizes("centring is a linear map", lambda n: (forward(n).R, rhs(n)), sizes,
+                       display=_display("R", centring_formula(), middle=shown))
 
 
 def variance_step(sizes=SIZES, rhs=variance_rhs) -> Step:
     """sigma^2 = R^T R / N."""
-    def one(n):
-        f = forward(n)
-        return check_step("variance as an inner product", f.var, rhs(n), sizes=f"N = {n}")
-    return over_sizes("variance as an inner product", one, sizes,
-                      _display(SIGMA2, variance_formula()))
+    return check_sizes("variance as an inner product", lambda n: (forward(n).var, rhs(n)), sizes,
+                       display=_display(SIGMA2, variance_formula()))
 
 
 def normalise_step(sizes=SIZES, rhs=normalise_rhs) -> Step:
     """x_hat = c(R) R with c(R) = (sigma^2 + eps)^(-1/2)."""
-    def one(n):
-        f = forward(n)
-        return check_step("x_hat = c(R) R", f.x_hat, rhs(n), sizes=f"N = {n}")
     shown = _display(X_HAT, normalise_formula()) + r", \qquad " + _display(C, c_formula())
-    return over_sizes("x_hat = c(R) R", one, sizes, shown)
+    return check_sizes("x_hat = c(R) R", lambda n: (forward(n).x_hat, rhs(n)), sizes,
+                       display=shown)
 
 
 def grad_c_step(sizes=SIZES, rhs=grad_c_rhs) -> Step:
     """dc/dR = -(1/N) (sigma^2 + eps)^(-3/2) R, differentiating c in free R."""
-    def one(n):
+    def build(n):
         r, c = _free_R(n)
-        truth = sp.Matrix([sp.diff(c, ri) for ri in r])
-        return check_step("gradient of c", truth, rhs(n), sizes=f"N = {n}")
-    return over_sizes("gradient of c", one, sizes, _display(GRAD_C, grad_c_formula()))
+        return sp.Matrix([sp.diff(c, ri) for ri in r]), rhs(n)
+    return check_sizes("gradient of c", build, sizes, display=_display(GRAD_C, grad_c_formula()))
 
 
 def lemma_step(sizes=SIZES, rhs=lemma_rhs) -> Step:
     """dJ/dR = (dc/dR R^T + c I) dJ/dx_hat, against d(g^T c(R) R)/dR."""
-    def one(n):
+    def build(n):
         r, c = _free_R(n)
         J = (column("g", n).T * (c * r))[0, 0]
-        truth = sp.Matrix([sp.diff(J, ri) for ri in r])
-        return check_step("the lemma in R", truth, rhs(n), sizes=f"N = {n}")
-    return over_sizes("the lemma in R", one, sizes, _display(DJ_DR, lemma_formula()))
+        return sp.Matrix([sp.diff(J, ri) for ri in r]), rhs(n)
+    return check_sizes("the lemma in R", build, sizes, display=_display(DJ_DR, lemma_formula()))
 
 
 def columnwise_step(sizes=SIZES, rhs=columnwise_rhs) -> Step:
     """dJ/dx = (I - 1/N)^T (dc/dR R^T + c I) dJ/dx_hat, against the forward pass."""
-    def one(n):
+    def build(n):
         f = forward(n)
-        return check_step("the column-wise gradient", with_s(f.dJ_dx, f.var),
-                          with_s(rhs(n), f.var), sizes=f"N = {n}")
+        return with_s(f.dJ_dx, f.var), with_s(rhs(n), f.var)
     shown = _mul(sp.Transpose(_centre()), DJ_DR)
-    return over_sizes("the column-wise gradient", one, sizes,
-                      _display(DJ_DX, columnwise_formula(), middle=shown))
+    return check_sizes("the column-wise gradient", build, sizes,
+                       display=_display(DJ_DX, columnwise_formula(), middle=shown))
 
 
 # --------------------------------------------------------------------------

@@ -15,14 +15,16 @@ sides are rational functions and ``expand``/``cancel`` decide equality.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import sympy as sp
 
-from lib.symbolic import EPS, check_step
+from lib.symbolic import EPS, check_sizes, check_step, expand_sums, write_root
 
 __all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
            "general_formula", "shared_gamma_formula", "LAYOUTS", "layout_axes",
-           "layout_step", "zero_sum_step", "zero_sum_general_step", "display"]
+           "layout_step", "zero_sum_step", "zero_sum_steps", "zero_sum_general_step", "display"]
 
 M = sp.Symbol("M", integer=True, positive=True)
 k, j = sp.symbols("k j", integer=True, positive=True)
@@ -105,16 +107,23 @@ def _symbolic_layout(work_shape, axes, param_axes):
     bet = _tensor(r"\beta", pshape) if pshape else np.array(sp.Symbol(r"\beta", real=True))
     par = lambda arr, idx: arr[tuple(idx[a] for a in param_axes)]  # noqa: E731
     groups = _groups(work_shape, axes)
-    J, roots, info = 0, {}, []
+    J, roots, info = 0, [], []
     for n, grp in enumerate(groups):
         Mg = len(grp)
         mu = sum(x[i] for i in grp) / Mg
         var = sum((x[i] - mu) ** 2 for i in grp) / Mg
         s_n = sp.Symbol(f"s_{n + 1}", positive=True)
-        roots[var + EPS] = s_n ** 2                    # sqrt(var + eps) -> s_n
+        roots.append((var + EPS, s_n))                 # sqrt(var + eps) -> s_n
         J += sum(dY[i] * (par(gam, i) * (x[i] - mu) / sp.sqrt(var + EPS) + par(bet, i)) for i in grp)
         info.append((grp, mu, s_n))
     return x, dY, gam, par, J, roots, info
+
+
+def _write_roots(expr, roots):
+    """Each group's sqrt(var + eps) as its own positive symbol s_n."""
+    for radicand, root in roots:
+        expr = write_root(expr, radicand, root)
+    return expr
 
 
 def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None):
@@ -138,8 +147,10 @@ def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None)
     Returns
     -------
     Step, whose two sides are the N-entry columns: the truth (derivatives
-    of the forward pass) and the instantiated formula.
+    of the forward pass) and the instantiated formula; its ``seconds``
+    include building and differentiating the forward pass.
     """
+    start = time.perf_counter()
     formula = general_formula() if formula is None else formula
     work, axes, param_axes = layout_axes(layout, shape, G)
     x, dY, gam, par, J, roots, info = _symbolic_layout(work, axes, param_axes)
@@ -156,7 +167,7 @@ def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None)
             rep[dy[p]] = dY[i] if i else 0
             rep[x_hat[p]] = xh[i] if i else 0
         for p, i in enumerate(grp, start=1):
-            truth.append(sp.diff(J, x[i]).subs(roots))
+            truth.append(_write_roots(sp.diff(J, x[i]), roots))
             rep_k = dict(rep)
             rep_k[g[k]] = par(gam, i) * dY[i]
             rep_k[dy[k]] = dY[i]
@@ -166,26 +177,34 @@ def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None)
     dims = {"batch norm": "N, D", "layer norm": "N, D",
             "spatial batch norm": "N, C, H, W", "group norm": "N, C, H, W"}[layout]
     sizes = f"({dims}) = {tuple(shape)}" + (f", G = {G}" if G else "") + f", M = {Mv}"
-    return check_step(name or f"{layout} backward", sp.Matrix(truth), sp.Matrix(cand),
+    step = check_step(name or f"{layout} backward", sp.Matrix(truth), sp.Matrix(cand),
                       sizes=sizes, display=display(formula))
+    step.seconds = time.perf_counter() - start
+    return step
 
 
-def zero_sum_step(M_value, formula=None):
-    """The gradient of one group sums to zero: sum_k dJ/dx_k = 0.
+def zero_sum_steps(sizes=range(2, 6), formula=None):
+    """The gradient of one group sums to zero, sum_k dJ/dx_k = 0, for M in ``sizes``.
 
     Uses sum_j x_hat_j = 0 (a centred group), stated by writing x_hat_M as
     minus the sum of the others.
     """
     formula = general_formula() if formula is None else formula
-    inst = formula.subs(M, M_value).doit()
-    xs = sp.symbols(f"xhat_1:{M_value}", real=True)      # free: x_hat_1 .. x_hat_{M-1}
-    xh_vals = list(xs) + [-sum(xs)]
-    rep = {x_hat[p]: xh_vals[p - 1] for p in range(1, M_value + 1)}
-    total = sum(inst.subs(k, p).xreplace(rep) for p in range(1, M_value + 1))
-    lhs = sp.Sum(formula, (k, 1, M))
-    return check_step("the gradient of a group sums to zero", total, sp.Integer(0),
-                      sizes=f"M = {M_value}",
-                      display=sp.latex(lhs) + " = 0")
+
+    def build(M_value):
+        inst = formula.subs(M, M_value).doit()
+        xs = sp.symbols(f"xhat_1:{M_value}", real=True)      # free: x_hat_1 .. x_hat_{M-1}
+        xh_vals = list(xs) + [-sum(xs)]
+        rep = {x_hat[p]: xh_vals[p - 1] for p in range(1, M_value + 1)}
+        total = sum(inst.subs(k, p).xreplace(rep) for p in range(1, M_value + 1))
+        return total, sp.Integer(0)
+    return check_sizes("the gradient of a group sums to zero", build, sizes, symbol="M",
+                       display=sp.latex(sp.Sum(formula, (k, 1, M))) + " = 0")
+
+
+def zero_sum_step(M_value, formula=None):
+    """:func:`zero_sum_steps` for one group size M."""
+    return zero_sum_steps([M_value], formula)
 
 
 def zero_sum_general_step(formula=None):
@@ -195,8 +214,6 @@ def zero_sum_general_step(formula=None):
     centred group, :math:`\\sum_k \\hat x_k = 0`, is then substituted; the
     rest must cancel once both sums are written with the same index.
     """
-    from lib.symbolic import expand_sums
-
     formula = general_formula() if formula is None else formula
     lhs = sp.Sum(formula, (k, 1, M))
     expr = expand_sums(lhs).subs(sp.Sum(x_hat[k], (k, 1, M)), 0)

@@ -13,11 +13,10 @@ from types import SimpleNamespace
 
 import sympy as sp
 
-from lib.symbolic import EPS, Step, check_step, column
+from lib.symbolic import EPS, Step, check_sizes, check_step, column
 from lib.steps import columnwise as cw
 from lib.steps.columnwise import (C, G, GRAD_C, I, N, ONES, ONES_N, R, S, SIGMA2, SIZES,
-                                  X_HAT, _add, _centre, _mul, explicit, forward, latex,
-                                  over_sizes)
+                                  X_HAT, _add, _centre, _mul, explicit, forward, latex)
 
 __all__ = ["GAMMA", "DY", "DGAMMA", "DBETA", "substituted_formula", "expansion_formula",
            "vanishing_term", "simplified_formula", "dgamma_formula", "dbeta_formula",
@@ -169,7 +168,7 @@ def substituted_step(sizes=SIZES, formula=substituted_formula) -> Step:
     Pure algebra, true for every vector R: checked with R a column of free
     symbols r_1..r_n, sigma^2 = R^T R / n and x_hat = c R.
     """
-    def one(n):
+    def build(n):
         r = column("r", n)
         var = (r.T * r)[0, 0] / n
         values = {I: sp.eye(n), ONES: sp.ones(n, n), R: r, SIGMA2: var,
@@ -178,20 +177,18 @@ def substituted_step(sizes=SIZES, formula=substituted_formula) -> Step:
         values[X_HAT] = values[C] * r
         lhs = explicit(cw.columnwise_formula(), n, values)
         rhs = explicit(formula(), n, values)
-        return check_step("substitute c and dc/dR", cw.with_s(lhs, var),
-                          cw.with_s(rhs, var), sizes=f"N = {n}")
+        return cw.with_s(lhs, var), cw.with_s(rhs, var)
     shown = latex(cw.columnwise_formula()) + " = " + latex(formula())
-    return over_sizes("substitute c and dc/dR", one, sizes, shown)
+    return check_sizes("substitute c and dc/dR", build, sizes, display=shown)
 
 
 def expansion_step(sizes=SIZES, formula=expansion_formula) -> Step:
     """Multiply out the product; proved for an arbitrary vector in place of x_hat."""
-    def one(n):
+    def build(n):
         values = {I: sp.eye(n), ONES: sp.ones(n, n), X_HAT: column("v", n)}
-        return check_step("multiply out", explicit(product_formula(), n, values),
-                          explicit(formula(), n, values), sizes=f"N = {n}")
+        return explicit(product_formula(), n, values), explicit(formula(), n, values)
     shown = latex(product_formula()) + " = " + latex(formula())
-    return over_sizes("multiply out", one, sizes, shown)
+    return check_sizes("multiply out", build, sizes, display=shown)
 
 
 def vanishing_step(sizes=SIZES, x_hat=None) -> Step:
@@ -199,27 +196,26 @@ def vanishing_step(sizes=SIZES, x_hat=None) -> Step:
 
     ``x_hat(f)`` may supply a different vector (a test passes an uncentred one).
     """
-    def one(n):
+    def build(n):
         f = forward(n)
         xh = f.x_hat if x_hat is None else x_hat(f)
         values = {ONES: sp.ones(n, n), X_HAT: xh}
         check_step("1 x_hat = 0", explicit(_mul(ONES, X_HAT), n, values), sp.zeros(n, 1),
                    sizes=f"N = {n}")
-        return check_step("the vanishing term", explicit(vanishing_term(), n, values),
-                          sp.zeros(n, n), sizes=f"N = {n}")
+        return explicit(vanishing_term(), n, values), sp.zeros(n, n)
     shown = latex(_mul(ONES, X_HAT)) + r" = 0 \quad\Longrightarrow\quad " \
         + latex(vanishing_term()) + " = 0"
-    return over_sizes("the vanishing term", one, sizes, shown)
+    return check_sizes("the vanishing term", build, sizes, display=shown)
 
 
 def simplified_step(sizes=SIZES, formula=simplified_formula) -> Step:
     """dJ/dx = (sigma^2+eps)^(-1/2) [I - 1/N - x_hat x_hat^T/N] dJ/dx_hat, against the truth."""
-    def one(n):
+    def build(n):
         f = forward(n)
         rhs = explicit(formula(), n, _values(n, f))
-        return check_step("the simplified gradient", cw.with_s(f.dJ_dx, f.var),
-                          cw.with_s(rhs, f.var), sizes=f"N = {n}")
-    return over_sizes("the simplified gradient", one, sizes, latex(DJ_DX) + " = " + latex(formula()))
+        return cw.with_s(f.dJ_dx, f.var), cw.with_s(rhs, f.var)
+    return check_sizes("the simplified gradient", build, sizes,
+                       display=latex(DJ_DX) + " = " + latex(formula()))
 
 
 def gamma_steps(sizes=SIZES, dx_formula=dx_gamma_formula, dgamma=dgamma_formula,
@@ -231,34 +227,34 @@ def gamma_steps(sizes=SIZES, dx_formula=dx_gamma_formula, dgamma=dgamma_formula,
         v[GAMMA] = f.gamma
         return v
 
-    def one_dgamma(n):
+    def build_dgamma(n):
         f = forward_affine(n)
-        return check_step("dJ/dgamma", f.dJ_dgamma, explicit(dgamma(), n, vals(n, f))[0, 0],
-                          sizes=f"N = {n}")
+        return f.dJ_dgamma, explicit(dgamma(), n, vals(n, f))[0, 0]
 
-    def one_dbeta(n):
+    def build_dbeta(n):
         f = forward_affine(n)
-        return check_step("dJ/dbeta", f.dJ_dbeta, explicit(dbeta(), n, vals(n, f))[0, 0],
-                          sizes=f"N = {n}")
+        return f.dJ_dbeta, explicit(dbeta(), n, vals(n, f))[0, 0]
 
-    def one_dx(n):
+    def build_dx(n):
         f = forward_affine(n)
         v = vals(n, f)
         v[DGAMMA] = explicit(dgamma_formula(), n, v)[0, 0]
         v[DBETA] = explicit(dbeta_formula(), n, v)[0, 0]
         rhs = explicit(dx_formula(), n, v)
-        return check_step("dJ/dx with gamma", cw.with_s(f.dJ_dx, f.var),
-                          cw.with_s(rhs, f.var), sizes=f"N = {n}")
+        return cw.with_s(f.dJ_dx, f.var), cw.with_s(rhs, f.var)
 
     sym = lambda name: sp.Symbol(rf"\frac{{\partial J}}{{\partial {name}}}")  # noqa: E731
-    return [over_sizes("dJ/dgamma", one_dgamma, sizes, latex(sym(r"\gamma")) + " = " + latex(dgamma())),
-            over_sizes("dJ/dbeta", one_dbeta, sizes, latex(sym(r"\beta")) + " = " + latex(dbeta())),
-            over_sizes("dJ/dx with gamma", one_dx, sizes, latex(DJ_DX) + " = " + latex(dx_formula()))]
+    return [check_sizes("dJ/dgamma", build_dgamma, sizes,
+                        display=latex(sym(r"\gamma")) + " = " + latex(dgamma())),
+            check_sizes("dJ/dbeta", build_dbeta, sizes,
+                        display=latex(sym(r"\beta")) + " = " + latex(dbeta())),
+            check_sizes("dJ/dx with gamma", build_dx, sizes,
+                        display=latex(DJ_DX) + " = " + latex(dx_formula()))]
 
 
 def batch_step(sizes=D_SIZES, d=2, formula=batch_formula) -> Step:
     """dJ/dX for D columns at once, every row vector broadcast over the rows."""
-    def one(n):
+    def build(n):
         b = forward_batch(n, d)
         ones = sp.ones(n, 1)
         inv_std = sp.Matrix(1, d, lambda i, j: (b["var"][j] + EPS) ** -HALF)
@@ -269,13 +265,10 @@ def batch_step(sizes=D_SIZES, d=2, formula=batch_formula) -> Step:
         table = {sp.MatrixSymbol(k.name, n, d): v for k, v in values.items()}
         rhs = formula().xreplace({N: sp.Integer(n), D: sp.Integer(d)}).xreplace(table)
         rhs = sp.Matrix(rhs.doit())
-        return check_step(f"dJ/dX, D = {d}", _with_s_columns(b["dJ_dX"], b["var"]),
-                          _with_s_columns(rhs, b["var"]), sizes=f"N = {n}, D = {d}")
-    step = over_sizes(f"dJ/dX, D = {d}", one, sizes,
-                      latex(sp.MatrixSymbol(r"\frac{\partial J}{\partial X}", N, D)) + " = "
-                      + latex(formula()))
-    step.sizes += f", D = {d}"
-    return step
+        return _with_s_columns(b["dJ_dX"], b["var"]), _with_s_columns(rhs, b["var"])
+    return check_sizes(f"dJ/dX, D = {d}", build, sizes, extra=f", D = {d}",
+                       display=latex(sp.MatrixSymbol(r"\frac{\partial J}{\partial X}", N, D))
+                       + " = " + latex(formula()))
 
 
 # --------------------------------------------------------------------------
@@ -336,16 +329,16 @@ def methods_step(sizes=range(2, 5)) -> list[Step]:
     """Each of staged, row-wise and column-wise equals the simplified formula, and the truth."""
     steps = []
     for name in ("staged", "rowwise", "columnwise"):
-        def one(n, name=name):
+        def build(n, name=name):
             f, grads = method_gradients(n)
-            return check_step(f"{name} = simplified", cw.with_s(grads[name], f.var),
-                              cw.with_s(grads["simplified"], f.var), sizes=f"N = {n}")
-        steps.append(over_sizes(f"{name} = simplified", one, sizes, _method_display(name)))
+            return cw.with_s(grads[name], f.var), cw.with_s(grads["simplified"], f.var)
+        steps.append(check_sizes(f"{name} = simplified", build, sizes,
+                                 display=_method_display(name)))
 
     def truth(n):
         f, grads = method_gradients(n)
-        return check_step("simplified = truth", cw.with_s(f.dJ_dx, f.var),
-                          cw.with_s(grads["simplified"], f.var), sizes=f"N = {n}")
-    steps.append(over_sizes("simplified = truth", truth, sizes,
-                            _method_display("simplified", r"\text{forward pass, differentiated}")))
+        return cw.with_s(f.dJ_dx, f.var), cw.with_s(grads["simplified"], f.var)
+    steps.append(check_sizes("simplified = truth", truth, sizes,
+                             display=_method_display("simplified",
+                                                     r"\text{forward pass, differentiated}")))
     return steps
