@@ -137,9 +137,9 @@ def backward_matrix(x, eps=0.0):
     x = _column("x", x)
     eps = _real_arg("eps", eps, minimum=0.0)
     N = x.size
-    _, var, s, x_hat = _normalize(x, eps)
-    if s == 0:
+    if eps == 0 and np.all(x == x[0]):
         raise ValueError("x is constant and eps = 0: sigma^2 + eps = 0, so x_hat is undefined")
+    _, var, s, x_hat = _normalize(x, eps)
     P = np.eye(N) - 1.0 / N - np.outer(x_hat, x_hat) / N
     return {"P": P, "s": float(s), "x_hat": x_hat, "N": N, "eps": eps, "var": float(var)}
 
@@ -148,9 +148,9 @@ def projection_energy(N_values, *, n_samples=4000, eps=0.0, seed=0):
     """E||dJ/dx||^2 s^2 / E||g||^2 for an isotropic Gaussian g, by simulation.
 
     For each N, draws ``n_samples`` independent columns x and upstream
-    gradients g ~ N(0, I) and compares the mean of ||P g||^2 / ||g||^2
-    ... more precisely the ratio of means sum ||P g||^2 / sum ||g||^2 ...
-    with the theory (N - 2)/N (exact for eps = 0).
+    gradients g ~ N(0, I) and compares the ratio of means
+    sum ||P g||^2 / sum ||g||^2 with the theory (N - 2)/N (exact for
+    eps = 0, since E||P g||^2 = trace P = N - 2 and E||g||^2 = N).
 
     Returns
     -------
@@ -373,7 +373,7 @@ def _two_moons(n, rng):
 
 
 def train_scale_invariant(*, steps=300, lr=0.5, weight_decay=0.0, batch_size=64,
-                          hidden=32, eps=1e-5, seed=0):
+                          hidden=32, init_scale=0.1, eps=1e-5, seed=0):
     """Train a tiny network whose first-layer weights are scale invariant.
 
     The network is x -> x W1 -> BN -> ReLU -> (. W2 + b2) -> softmax, on a
@@ -392,11 +392,12 @@ def train_scale_invariant(*, steps=300, lr=0.5, weight_decay=0.0, batch_size=64,
     """
     steps = _int_arg("steps", steps, 1)
     lr = _real_arg("lr", lr, minimum=0.0, strict=True)
+    init_scale = _real_arg("init_scale", init_scale, minimum=0.0, strict=True)
     weight_decay = _real_arg("weight_decay", weight_decay, minimum=0.0)
     batch_size = _int_arg("batch_size", batch_size, 2)
     rng = np.random.default_rng(seed)
     X, label = _two_moons(1024, rng)
-    W1 = rng.normal(size=(2, hidden))
+    W1 = init_scale * rng.normal(size=(2, hidden))
     gamma, beta = np.ones(hidden), np.zeros(hidden)
     W2 = rng.normal(size=(hidden, 2)) / math.sqrt(hidden)
     b2 = np.zeros(2)
@@ -679,6 +680,10 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
     batchnorm : bool, default True
     width : int >= 2, default 64
     seed : int, default 0
+
+    Speed: the cost is proportional to depth * batch_size * width^2; at
+    depth 50, batch size 128 and width 64 a call takes about 10 ms of CPU
+    (results are memoised, so revisiting a setting is free).
 
     Returns
     -------

@@ -1,0 +1,108 @@
+"""lib.plots: every figure is a Figure with something drawn, also at the extremes."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from lib import experiments as E  # noqa: E402
+from lib import plots as P  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def drawn(fig):
+    """What a reader would see: finite data points in lines/collections, and visible texts."""
+    points, texts = 0, []
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            y = np.asarray(line.get_ydata(), dtype=float)
+            points += int(np.isfinite(y).sum())
+        for coll in ax.collections:
+            points += len(coll.get_offsets()) + len(getattr(coll, "get_paths", lambda: [])())
+        texts += [t.get_text() for t in ax.texts if t.get_text().strip()]
+    return points, texts
+
+
+def check(fig, *, need_points=True, need_text=None):
+    assert isinstance(fig, Figure)
+    points, texts = drawn(fig)
+    if need_points:
+        assert points > 0, "nothing plotted"
+    if need_text:
+        assert any(need_text in t.replace("\n", " ") for t in texts), texts
+    fig.canvas.draw()                      # renders without error
+    assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    return fig
+
+
+@pytest.mark.parametrize("N", [3, 256, 1024])
+def test_batch_noise_plot_draws_cloud_and_curve(N):
+    fig = check(P.plot_batch_noise(E.batch_noise(N)))
+    cloud, curve = fig.axes
+    assert len(cloud.collections[0].get_offsets()) == 200      # one point per batch
+    assert any(line.get_label() == f"N = {N}" for line in curve.get_lines())
+
+
+@pytest.mark.parametrize("N", [1, 2])
+def test_batch_noise_plot_shows_the_explanation(N):
+    d = E.batch_noise(N)
+    check(P.plot_batch_noise(d), need_text=f"N = {N}:")
+    _, ax = plt.subplots()
+    check(P.plot_batch_noise(d, ax=ax), need_text=f"N = {N}:")   # one panel too
+
+
+@pytest.mark.parametrize("a", [1e-4, 1.0, 100.0])
+def test_scale_plot_marks_the_current_a(a):
+    fig = check(P.plot_scale_response(E.scale_response(a)))
+    grad_ax = fig.axes[-1]
+    marker = [ln for ln in grad_ax.get_lines() if ln.get_label().startswith("a = ")]
+    assert marker and marker[0].get_xdata()[0] == pytest.approx(a)
+
+
+@pytest.mark.parametrize("eps", [1e-5, 0.0])
+def test_scale_plot_at_a_zero_explains(eps):
+    check(P.plot_scale_response(E.scale_response(0.0, eps=eps)), need_text="a = 0")
+
+
+def test_scale_plot_into_a_given_axes():
+    _, ax = plt.subplots()
+    fig = check(P.plot_scale_response(E.scale_response(0.3), ax=ax))
+    assert fig is ax.figure and len(fig.axes) == 1
+
+
+@pytest.mark.parametrize("kw", [dict(depth=100, batch_size=256, activation="relu"),
+                                dict(depth=100, batch_size=4),
+                                dict(depth=20, batch_size=64, batchnorm=False)])
+def test_depth_plot_draws_profile_and_theory(kw):
+    fig = check(P.plot_depth_profile(E.depth_profile(**kw)))
+    labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+    assert "simulated" in labels and any("per layer" in lab for lab in labels)
+
+
+@pytest.mark.parametrize("depth,B,word", [(1, 16, "depth 1"), (10, 1, "batch size 1"),
+                                           (10, 2, "batch size 2")])
+def test_depth_plot_degenerate_settings_explain(depth, B, word):
+    check(P.plot_depth_profile(E.depth_profile(depth, B)), need_points=(B != 1), need_text=word)
+
+
+def test_page_only_figures():
+    check(P.plot_projection_energy(E.projection_energy([3, 8], n_samples=200)))
+    runs = [E.train_scale_invariant(steps=20, weight_decay=wd) for wd in (0.0, 0.01)]
+    check(P.plot_training(runs))
+    check(P.plot_depth_rates([E.depth_rates([6, 8], depth=8, width=16, seeds=(0, 1))]))
+
+
+@pytest.mark.parametrize("fn", [P.plot_batch_noise, P.plot_scale_response, P.plot_depth_profile])
+def test_plots_reject_wrong_data(fn):
+    with pytest.raises(TypeError, match="data must be the dict"):
+        fn([1, 2, 3])
+    with pytest.raises(ValueError, match="data is missing"):
+        fn({"N": 3})

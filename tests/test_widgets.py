@@ -1,0 +1,287 @@
+"""The chapter-8 widgets: live (ipywidgets) and static (HTML frames) renderings."""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lib import widgets
+
+FACTORIES = {"batch-size": widgets.batch_size_widget,
+             "scale": widgets.scale_widget,
+             "depth": widgets.depth_widget}
+
+CDN_WIDGET_JS = re.compile(r"require(\.min)?\.js|embed-amd|html-manager|@jupyter-widgets|"
+                           r"unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com")
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Tags(HTMLParser):
+    """Every start tag as (tag, attrs dict), in document order."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def find(self, tag, **attrs):
+        return [a for t, a in self.tags if t == tag
+                and all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+
+
+def _figure_texts(fig) -> str:
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    return _words(" ".join(texts))
+
+
+def _has_content(fig) -> bool:
+    """Some panel shows data or a sentence: not an empty plot."""
+    for ax in fig.axes:
+        if any(np.size(line.get_xdata()) > 0 for line in ax.lines if line.get_visible()):
+            return True
+        if any(len(c.get_offsets()) or len(c.get_paths()) for c in ax.collections):
+            return True
+        if any(t.get_text().strip() for t in ax.texts):
+            return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def static():
+    """Each widget with its static HTML, drawn here (not read from the disk cache)."""
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(widgets.CACHE_ENV, "off")
+        for name, make in FACTORIES.items():
+            w = make()
+            out[name] = (w, w.static_html())
+    return out
+
+
+def _toy(**kw):
+    """A small slider figure on a toy function: the generic mechanism alone."""
+    def compute(N, kind):
+        if N < 3:
+            return {"explanation": f"N = {N} is too small."}
+        return {"x": np.arange(N), "y": np.arange(N) ** (2 if kind == "square" else 1)}
+
+    def plot(data, ax):
+        if "explanation" in data:
+            ax.text(0.5, 0.5, data["explanation"])
+        else:
+            ax.plot(data["x"], data["y"])
+
+    return widgets.SliderFigure(
+        name="toy", title="Toy", compute=compute, plot=plot,
+        describe=lambda data, values: data.get("explanation", "a curve"),
+        controls=[widgets.Control("N", "N", (1, 2, 4, 8, 16), default=4, static_values=(1, 8, 16)),
+                  widgets.Control("kind", "kind", ("line", "square"), default="square")],
+        figsize=(2, 1.5), static_dpi=40, **kw)
+
+
+def test_toy_static_html_starts_at_the_static_value_nearest_the_default():
+    html = _toy().static_html()
+    tags = _Tags(html)
+    (slider,) = tags.find("input", type="range", data_control="N")
+    assert slider["value"] == "1" and slider["aria-valuetext"] == "8"
+    (select,) = tags.find("select", data_control="kind")
+    frames = tags.find("img", **{"class": "bn-frame"})
+    assert [f["data-key"] for f in frames] == ["0-0", "0-1", "1-0", "1-1", "2-0", "2-1"]
+    assert [f["data-key"] for f in frames if "hidden" not in f] == ["1-1"]
+    assert frames[0]["alt"] == "Toy at N = 1, kind = line: N = 1 is too small."
+
+
+def test_static_html_is_cached_on_disk_under_its_fingerprint(tmp_path, monkeypatch):
+    monkeypatch.setenv(widgets.CACHE_ENV, str(tmp_path))
+    first = _toy(fingerprint="v1").static_html()
+    assert len(list(tmp_path.glob("toy-*.html"))) == 1
+    again = _toy(fingerprint="v1")
+    monkeypatch.setattr(again, "_static_html", lambda: pytest.fail("drew the frames again"))
+    assert again.static_html() == first
+    _toy(fingerprint="v2").static_html()        # new code: a new entry, the stale one goes
+    assert [p.name.split("-")[1] for p in tmp_path.glob("toy-*.html")] == ["v2"]
+    monkeypatch.setenv(widgets.CACHE_ENV, "off")
+    assert _toy(fingerprint="v1")._cache_path() is None
+
+
+# -- the live figure ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["batch-size", "scale"])
+def test_every_live_grid_point_draws_a_non_empty_figure(name):
+    w = FACTORIES[name]()
+    for values in w.grid():
+        fig = w.figure(**values)
+        assert _has_content(fig), f"{name} at {values} draws an empty figure"
+
+
+def test_every_live_depth_grid_point_draws_a_non_empty_figure():
+    w = widgets.depth_widget()
+    for values in w.grid():
+        assert _has_content(w.figure(**values)), f"depth at {values} draws an empty figure"
+
+
+@pytest.mark.parametrize("name, values", [
+    ("batch-size", {"N": 1}), ("batch-size", {"N": 2}),
+    ("scale", {"a": 0.0, "eps": 0.0}), ("scale", {"a": 0.0, "eps": 1e-5}),
+    ("depth", {"batch_size": 1}), ("depth", {"batch_size": 2}),
+    ("depth", {"depth": 1, "batchnorm": False}),
+])
+def test_degenerate_settings_show_their_explanation(name, values):
+    w = FACTORIES[name]()
+    data = w.data(**values)
+    assert data["explanation"], f"{name} at {values} should be explained"
+    assert _words(data["explanation"]) in _figure_texts(w.figure(**values))
+    assert _words(data["explanation"]) in _words(w.alt(**values))
+
+
+def test_moving_a_live_control_redraws_the_image():
+    w = widgets.batch_size_widget()
+    w.live                                  # builds the controls and draws N = 8
+    slider = w._widgets["N"]
+    before = w._image.value
+    slider.value = 64
+    assert w.values["N"] == 64
+    assert w._image.value != before
+    assert Image.open(io.BytesIO(w._image.value)).size == (840, 340)
+    assert "N = 64" in w._image.tooltip
+
+
+def test_update_sets_values_and_returns_the_drawn_figure():
+    w = widgets.depth_widget()
+    w.live
+    fig = w.update(depth=5, batch_size=4, activation="relu", batchnorm=False)
+    assert w.values == {"depth": 5, "batch_size": 4, "activation": "relu", "batchnorm": False}
+    assert w._widgets["depth"].value == 5 and w._widgets["batchnorm"].value is False
+    assert "relu, no BN, batch size 4, depth 5" in fig.axes[0].get_title()
+
+
+def test_unknown_control_is_a_clear_error():
+    with pytest.raises(TypeError, match="no control.*'n'.*controls are \\['N'\\]"):
+        widgets.batch_size_widget().update(n=4)
+
+
+def test_control_default_must_be_on_its_grid():
+    with pytest.raises(ValueError, match="default 5 of control 'N'"):
+        widgets.Control("N", "N", (1, 2, 3), default=5)
+    with pytest.raises(ValueError, match="static values \\[7\\]"):
+        widgets.Control("N", "N", (1, 2, 3), default=2, static_values=(2, 7))
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_reusing_the_axes_draws_the_same_picture_as_a_fresh_figure(name):
+    """The fast path (one Axes emptied and redrawn) must not leak a previous frame's state."""
+    reused, fresh = FACTORIES[name](), FACTORIES[name]()
+    fresh.reuse_axes = False                # a new Axes for every frame
+    points = list(reused.grid(static=True))
+    # a path through explained and plain frames, linear/log, BN on/off
+    points = points[::{"batch-size": 2, "scale": 2, "depth": 3}[name]]
+    for values in points:
+        a = np.asarray(Image.open(io.BytesIO(reused.png(40, **values))))
+        b = np.asarray(Image.open(io.BytesIO(fresh.png(40, **values))))
+        assert a.shape == b.shape
+        assert np.mean(a != b) < 1e-3, f"{name} at {values} differs from a fresh drawing"
+
+
+# -- the display bundle and the static rendering --------------------------------
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_bundle_has_the_live_widget_and_the_static_html(name, static):
+    w, html = static[name]
+    bundle = w._repr_mimebundle_()
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == w.live.model_id
+    assert bundle["text/html"] == html
+    assert bundle["text/plain"]
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_static_html_has_one_frame_per_grid_point_and_the_controls(name, static):
+    w, html = static[name]
+    tags = _Tags(html)
+    (root,) = tags.find("div", **{"class": "bn-static-widget"})
+    assert root["data-widget"] == name and root["aria-label"]
+    n_frames = math.prod(len(c.static) for c in w.controls)
+    assert root["data-frames"] == str(n_frames)
+    frames = tags.find("img", **{"class": "bn-frame"})
+    assert len(frames) == n_frames
+    keys = {f["data-key"] for f in frames}
+    expected = {"-".join(str(c.index(v[c.key], static=True)) for c in w.controls)
+                for v in w.grid(static=True)}
+    assert keys == expected
+    visible = [f for f in frames if "hidden" not in f]
+    assert len(visible) == 1, "exactly one frame is shown before any control moves"
+    assert visible[0]["data-key"] == "-".join(
+        str(c.index(c.default, static=True)) for c in w.controls)
+    for c in w.controls:
+        if c.numeric:
+            (ctl,) = tags.find("input", type="range", data_control=c.key)
+            assert ctl["max"] == str(len(c.static) - 1) and ctl["aria-valuetext"]
+        else:
+            (ctl,) = tags.find("select", data_control=c.key)
+        assert tags.find("output", data_control=c.key)
+    assert tags.find("script"), "the frames are switched by an inline script"
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_every_static_frame_is_a_png_with_a_describing_alt_text(name, static):
+    w, html = static[name]
+    width, height = (round(s * w.static_dpi) for s in w.figsize)
+    for frame, values in zip(_Tags(html).find("img", **{"class": "bn-frame"}),
+                             w.grid(static=True)):
+        assert frame["alt"] == w.alt(**values)
+        assert all(c.text(values[c.key]) in frame["alt"] for c in w.controls)
+        src = frame["src"]
+        assert src.startswith("data:image/png;base64,")
+        img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+        assert img.size == (width, height)
+        assert len(img.getcolors(256) or range(257)) > 2, "a frame is not blank"
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_static_html_needs_no_network(name, static):
+    _, html = static[name]
+    assert "http://" not in html and "https://" not in html
+    assert not CDN_WIDGET_JS.search(html)
+
+
+def test_degenerate_static_frames_carry_the_explanation(static):
+    w, html = static["batch-size"]
+    frames = {f["data-key"]: f for f in _Tags(html).find("img", **{"class": "bn-frame"})}
+    for N in (1, 2):
+        key = str(w.controls[0].index(N, static=True))
+        assert _words(w.data(N=N)["explanation"]) in _words(frames[key]["alt"])
+
+
+# -- the built site ---------------------------------------------------------------
+
+@pytest.mark.slow
+def test_built_chapter_shows_every_static_widget_and_loads_no_widget_js(built_book):
+    assert built_book.returncode == 0, built_book.log[-3000:]
+    pages = [p for p in built_book.pages() if "bn-static-widget" in p.read_text(encoding="utf-8")]
+    assert pages, "no page of the built book shows a widget"
+    text = "".join(p.read_text(encoding="utf-8") for p in pages)
+    tags = _Tags(text)
+    for name, make in FACTORIES.items():
+        roots = tags.find("div", **{"class": "bn-static-widget", "data-widget": name})
+        assert roots, f"the {name} widget is not in the built site"
+        n_frames = math.prod(len(c.static) for c in make().controls)
+        assert all(r["data-frames"] == str(n_frames) for r in roots)
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        scripts = [a.get("src", "") for t, a in _Tags(html).tags if t == "script"]
+        assert not [s for s in scripts if CDN_WIDGET_JS.search(s)], page.name
+        assert "application/vnd.jupyter.widget-view+json" not in html, \
+            f"{page.name} renders an ipywidgets view that needs a kernel"
+        assert page.stat().st_size < 5_000_000, f"{page.name} is over 5 MB"
