@@ -18,12 +18,16 @@ assignments (``assignments/`` in the repository) both use this module.
 """
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
 from lib import batchnorm
 from lib.gradcheck import rel_error
 
-__all__ = ["Mistake", "require", "reference", "problem", "diagnose_dx", "diagnose_dgamma",
+__all__ = ["Mistake", "require", "time_limit", "call_reader", "reference", "problem", "diagnose_dx", "diagnose_dgamma",
            "diagnose_dbeta", "diagnose_backward", "diagnose_number", "diagnose_expr"]
 
 TOL = 1e-7
@@ -42,6 +46,56 @@ def require(message):
     """
     if message is not None:
         raise Mistake(message)
+
+
+SECONDS = 5
+"""How long a reader's function may run inside a check before it is stopped."""
+
+
+class TooSlow(Exception):
+    """Raised inside :func:`time_limit` when the time is up."""
+
+
+@contextmanager
+def time_limit(seconds=SECONDS):
+    """Stop the block with :class:`TooSlow` after ``seconds`` (main thread, Unix only).
+
+    Elsewhere the block simply runs without a limit. Used so that an
+    endless loop in a reader's function becomes a message, not a hang.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise TooSlow(f"did not finish within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def call_reader(function, *args, seconds=SECONDS):
+    """``(result, None)`` or ``(None, message)`` for a call of a reader's function.
+
+    Exceptions and endless loops become messages naming what happened.
+    """
+    name = getattr(function, "__name__", "your function")
+    if not callable(function):
+        return None, f"{name} should be a function, got {type(function).__name__}."
+    try:
+        with time_limit(seconds):
+            return function(*args), None
+    except TooSlow:
+        return None, (f"{name} did not finish within {seconds:g} s and was stopped: "
+                      f"is there an endless loop?")
+    except Exception as err:  # the reader's code: report it, do not crash
+        return None, f"{name} raised {type(err).__name__}: {err}"
 
 
 def problem(N=6, D=3, seed=0):
@@ -282,15 +336,12 @@ def diagnose_backward(backward, eps=1e-5, shapes=((6, 3), (5, 1), (8, 4))):
     -------
     str or None
     """
-    if not callable(backward):
-        return f"expected a function backward(dy, x, gamma, eps), got {type(backward).__name__}."
     for k, (N, D) in enumerate(shapes):
         x, gamma, _, dy = problem(N, D, seed=k)
         where = f"for x of shape ({N}, {D})"
-        try:
-            out = backward(dy.copy(), x.copy(), gamma.copy(), eps)
-        except Exception as err:  # the reader's code: report, do not crash
-            return f"{where}: your function raised {type(err).__name__}: {err}"
+        out, message = call_reader(backward, dy.copy(), x.copy(), gamma.copy(), eps)
+        if message:
+            return f"{where}: {message}"
         if out is None or out is Ellipsis:
             return f"{where}: your function returned nothing: it must return (dx, dgamma, dbeta)."
         try:
