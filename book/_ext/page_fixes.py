@@ -1,0 +1,53 @@
+"""Small fixes to the pages Sphinx and the theme write: no error in the console, valid ARIA.
+
+1. sphinx-thebe registers its inline configuration script (``const THEBE_JS_URL = ...``) once
+   per reading pass, and Jupyter Book triggers two: the second ``const`` is a SyntaxError on
+   every page ("Identifier 'THEBE_JS_URL' has already been declared"). Identical scripts are
+   written once.
+2. pydata-sphinx-theme 0.17 sets ``<html data-mode="">`` on a first visit (nothing stored yet)
+   and then logs "Got invalid theme mode: ." as an error. A first visit now starts in the
+   theme's default mode ("auto": follow the system's light or dark preference).
+3. docutils writes the bibliography as ``<div role="list">`` whose entries have the deprecated
+   role ``doc-biblioentry``; a list must hold list items (axe: aria-required-children, critical),
+   so the entries become ``role="listitem"``.
+"""
+from __future__ import annotations
+
+FIRST_VISIT_MODE = (
+    'if (!document.documentElement.dataset.mode) {'
+    ' document.documentElement.dataset.mode ='
+    ' document.documentElement.dataset.defaultMode || "auto"; }'
+)
+
+
+def _key(script):
+    """What makes two script tags the same: file, inline body and attributes."""
+    attributes = getattr(script, "attributes", {}) or {}
+    return (getattr(script, "filename", str(script)) or None,  # sphinx-thebe passes "" or None
+            tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = _key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+def fix_bibliography_roles(app, pagename, templatename, context, doctree) -> None:
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def setup(app):
+    app.add_js_file(None, body=FIRST_VISIT_MODE, priority=1)
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("html-page-context", fix_bibliography_roles, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

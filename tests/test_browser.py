@@ -1,0 +1,371 @@
+"""The built site as a reader sees it, in a real browser (Debian's chromium driven by Playwright).
+
+The `built_book` site is served on 127.0.0.1 (random port). Every page of book/_toc.yml must load
+with no console error, no page error, no failed request and no request to any other host; every
+formula must be typeset by the MathJax the site serves itself; every image must have alt text;
+axe-core must find no serious or critical accessibility violation; static widgets must respond to
+their slider. A screenshot of each page and the page weights and load times are written to
+test-artifacts/ (gitignored).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import json
+import shutil
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+import yaml
+
+pytest.importorskip("playwright")
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+ARTIFACTS = ROOT / "test-artifacts"
+SHOTS = ARTIFACTS / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def toc_files() -> list[str]:
+    """The pages of book/_toc.yml in reading order (paths without suffix, relative to book/)."""
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return found
+
+
+PAGES = [f"{page}.html" for page in toc_files()]
+
+
+# ---------------------------------------------------------------- fixtures: site, server, browser
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    assert built_book.returncode == 0, "the book does not build:\n" + built_book.log[-3000:]
+    return built_book.html
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    """The built site, served by a threaded http.server on 127.0.0.1 and a random free port."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def metrics():
+    """Page weights and load times, written to test-artifacts/browser-metrics.json at the end."""
+    data: dict[str, dict] = {}
+    yield data
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "browser-metrics.json").write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+class Visit:
+    """One page opened in a fresh browser context, with everything that went wrong recorded."""
+
+    def __init__(self, browser, base_url: str, site: Path, path: str, color_scheme="light"):
+        self.base_url, self.site, self.url = base_url, site, urljoin(base_url, path)
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                           color_scheme=color_scheme)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.foreign: list[str] = []
+        self.local_paths: set[str] = set()
+        host = urlparse(base_url).netloc
+        page = self.page
+
+        def on_request(request):
+            parsed = urlparse(request.url)
+            if parsed.scheme in ("data", "blob", "about"):
+                return
+            if parsed.netloc != host:
+                self.foreign.append(request.url)
+            else:
+                self.local_paths.add(unquote(parsed.path))
+
+        def on_response(response):
+            # Chromium asks for /favicon.ico by itself; the book has none and no reader sees that.
+            if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+                self.problems.append(f"HTTP {response.status}: {response.url}")
+
+        page.on("request", on_request)
+        page.on("response", on_response)
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        # Anything to another host is answered locally with an error, so that a leak is seen, not waited on.
+        self.context.route(lambda url: urlparse(url).netloc not in ("", host),
+                           lambda route: route.abort("blockedbyclient"))
+
+    def open(self) -> float:
+        start = time.perf_counter()
+        self.page.goto(self.url, wait_until="load")
+        self.wait_for_mathjax()
+        return time.perf_counter() - start
+
+    def wait_for_mathjax(self):
+        if self.page.locator(".math").count():
+            self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                        timeout=30_000)
+            self.page.evaluate("() => MathJax.startup.promise")
+
+    def weight(self) -> int:
+        """Bytes of every same-host file the page loaded (HTML, CSS, JS, fonts, images)."""
+        total = 0
+        for path in self.local_paths:
+            file = self.site / path.lstrip("/")
+            if file.is_dir():
+                file = file / "index.html"
+            if file.is_file():
+                total += file.stat().st_size
+        return total
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, base_url, site):
+    opened = []
+
+    def _visit(path, **kw):
+        v = Visit(browser, base_url, site, path, **kw)
+        opened.append(v)
+        return v
+
+    yield _visit
+    for v in opened:
+        v.close()
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def test_every_built_page_is_checked(built_book):
+    """The pages below come from _toc.yml: the build must not have written content pages outside it."""
+    built = {p.relative_to(built_book.html).as_posix() for p in built_book.pages()}
+    built.discard("index.html")    # Jupyter Book's redirect to the root page
+    built.discard("prf-prf.html")  # sphinx-proof's generated index, linked from no page
+    assert built == set(PAGES)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_reads_offline_and_accessibly(visit, path, metrics):
+    from axe_playwright_python.sync_playwright import Axe
+
+    v = visit(path)
+    seconds = v.open()
+    page = v.page
+
+    # Every formula typeset: one MathJax container per math element, and no error.
+    math = page.evaluate("""() => {
+        const els = [...document.querySelectorAll('span.math, div.math')];
+        return {math: els.length,
+                containers: document.querySelectorAll('mjx-container').length,
+                bare: els.filter(e => e.querySelectorAll('mjx-container').length !== 1)
+                         .map(e => e.textContent.slice(0, 80)),
+                errors: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
+                         .map(e => e.getAttribute('data-mjx-error') || e.textContent.slice(0, 80))};
+    }""")
+    assert math["containers"] == math["math"], math
+    assert not math["bare"], f"formulas left untypeset on {path}: {math['bare']}"
+    assert not math["errors"], f"MathJax errors on {path}: {math['errors']}"
+
+    # Every image has alt text.
+    no_alt = page.evaluate("""() => [...document.querySelectorAll('img')]
+        .filter(i => !(i.getAttribute('alt') || '').trim()).map(i => i.src.slice(0, 100))""")
+    assert not no_alt, f"images without alt text on {path}: {no_alt}"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / (path.replace("/", "__").removesuffix(".html") + ".png")),
+                    full_page=True)
+    # What the reader met; taken before axe runs, because axe re-fetches style sheets by itself
+    # and resolves their @import against the page, not the sheet (a 404 no reader ever sees).
+    problems, foreign, weight = list(v.problems), list(v.foreign), v.weight()
+
+    # axe-core (bundled with axe-playwright-python, injected locally): no serious or critical violation.
+    result = Axe().run(page)
+    violations = result.response["violations"]
+    bad = [f"{x['id']} ({x['impact']}): {x['help']} - {[n['target'] for n in x['nodes']][:5]}"
+           for x in violations if x["impact"] in ("serious", "critical")]
+    minor = [x["id"] for x in violations if x["impact"] not in ("serious", "critical")]
+
+    nav = page.evaluate("() => { const t = performance.getEntriesByType('navigation')[0];"
+                        " return {dcl: t.domContentLoadedEventEnd, load: t.loadEventEnd}; }")
+    metrics[path] = {"bytes": weight, "requests": len(v.local_paths),
+                     "load_ms": round(nav["load"]), "ready_with_math_s": round(seconds, 2),
+                     "math": math["math"], "axe_minor": minor, "axe_serious": len(bad)}
+
+    assert not foreign, f"{path} asked other hosts: {foreign}"
+    assert not problems, f"{path}: " + "\n".join(problems)
+    assert not bad, f"axe on {path}:\n" + "\n".join(bad)
+
+
+def _widget_pages(site: Path) -> list[str]:
+    return [p for p in PAGES if "bn-static-widget" in (site / p).read_text(encoding="utf-8")]
+
+
+def test_static_widgets_respond_to_their_slider(visit, site):
+    pages = _widget_pages(site)
+    if not pages:
+        if "chapters/08_gradient.html" in PAGES:
+            pytest.fail("chapter 8 is in the book but no page has a static widget (.bn-static-widget)")
+        pytest.skip("no page has a static widget yet")
+    for path in pages:
+        v = visit(path)
+        v.open()
+        widgets = v.page.locator(".bn-static-widget")
+        assert widgets.count() > 0
+        for i in range(widgets.count()):
+            widget = widgets.nth(i)
+            widget.scroll_into_view_if_needed()
+            slider = widget.locator("input[type=range]").first
+            figure = widget.locator("img:visible").first  # the frame on show
+            assert slider.count() and figure.count(), f"widget {i} on {path} lacks a slider or a figure"
+            before = figure.screenshot()
+            at_max = slider.evaluate("s => Number(s.value) >= Number(s.max)")
+            slider.press("Home" if at_max else "End")  # keys move a range input as a reader's would
+            v.page.wait_for_timeout(200)  # let the figure swap in
+            after = widget.locator("img:visible").first.screenshot()
+            assert after != before, f"moving the slider of widget {i} on {path} does not change its figure"
+        assert not v.problems and not v.foreign, (v.problems, v.foreign)
+
+
+def test_search_works_offline(visit):
+    v = visit("search.html?q=batch")
+    v.open()
+    results = v.page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=20_000)
+    assert results.count() >= 1
+    assert not v.foreign, v.foreign
+    assert not v.problems, v.problems
+
+
+def test_download_buttons_resolve(site, base_url):
+    """Each page's download links (.md source, .ipynb for notebooks) answer 200 from the local server."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.hrefs = []
+
+        def handle_starttag(self, tag, attrs):
+            href = dict(attrs).get("href") or ""
+            if tag == "a" and "_sources/" in href:
+                self.hrefs.append(href)
+
+    checked = 0
+    for path in PAGES:
+        parser = Links()
+        parser.feed((site / path).read_text(encoding="utf-8"))
+        suffixes = {Path(h).suffix for h in parser.hrefs}
+        assert ".md" in suffixes, f"{path} has no .md download link"
+        source = (site.parents[1] / path).with_suffix(".md")  # the book copy that was built
+        if source.read_text(encoding="utf-8").lstrip().startswith("---\njupytext"):
+            assert ".ipynb" in suffixes, f"notebook page {path} has no .ipynb download link"
+        for href in parser.hrefs:
+            url = urljoin(urljoin(base_url, path), href)
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200, url
+                body = response.read()
+            if url.endswith(".ipynb"):
+                assert json.loads(body)["cells"], f"{url} is not a notebook with cells"
+            checked += 1
+    assert checked >= len(PAGES)
+
+
+def test_thebe_loads_only_on_click(visit):
+    """Live code (Thebe) is the one thing allowed to go out, and only once the reader asks for it."""
+    chapters = [p for p in PAGES if p.startswith("chapters/")]
+    v = visit(chapters[0])
+    v.open()
+    assert not v.foreign, f"requests to other hosts before any click: {v.foreign}"
+    v.page.locator(".dropdown-launch-buttons").first.hover()
+    v.page.locator("button.btn-launch-thebe").first.click()
+    v.page.wait_for_timeout(1500)
+    assert any("thebe" in url for url in v.foreign), f"a click on Live Code did not load Thebe: {v.foreign}"
+
+
+def _luminance(rgb) -> float:
+    r, g, b = (float(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_figures_are_legible_in_the_dark_theme(visit, site):
+    """In the dark theme a figure keeps an opaque light background (black axes on dark would vanish)."""
+    import matplotlib.image as mpimg
+
+    figure_css = ".bd-article .cell_output img, .bd-article figure img"
+    pages = [p for p in PAGES if "<img" in (site / p).read_text(encoding="utf-8")]
+    checked = 0
+    for path in pages:
+        v = visit(path, color_scheme="dark")
+        v.open()
+        assert v.page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        images = v.page.locator(figure_css)
+        for i in range(images.count()):
+            image = images.nth(i)
+            if not image.is_visible():
+                continue  # a widget's frames not on show, a closed dropdown
+            image.scroll_into_view_if_needed()
+            box = image.bounding_box()
+            if not box or box["width"] < 60 or box["height"] < 60:
+                continue  # icons, not figures
+            pixels = mpimg.imread(io.BytesIO(image.screenshot()), format="png")
+            h, w = pixels.shape[:2]
+            corners = [pixels[2, 2], pixels[2, w - 3], pixels[h - 3, 2], pixels[h - 3, w - 3]]
+            dark = [c for c in corners if _luminance(c) < 0.6]
+            assert len(dark) <= 1, f"figure {i} on {path} sits on a dark background in the dark theme"
+            checked += 1
+    if not checked:
+        pytest.skip("no figure in the book yet")
