@@ -25,29 +25,9 @@ import jupytext
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "book"
+from conftest import BOOK, ROOT, toc_files
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-def toc_files(book: Path = BOOK) -> list[str]:
-    """The pages of book/_toc.yml in reading order (paths without suffix, relative to book/)."""
-    toc = yaml.safe_load((book / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return found
 
 
 def notebook_pages(book: Path = BOOK) -> list[str]:

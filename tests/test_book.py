@@ -6,31 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import BIN, BOOK
+from conftest import BIN, BOOK, toc_files
 
 pytestmark = pytest.mark.slow
-
-
-def toc_files():
-    """Every `file:` entry of book/_toc.yml (root included)."""
-    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return files
 
 
 def test_the_book_builds_with_zero_warnings(built_book):

@@ -21,38 +21,17 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
-import yaml
 
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "book"
+from conftest import BOOK, ROOT, toc_files
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def toc_files() -> list[str]:
-    """The pages of book/_toc.yml in reading order (paths without suffix, relative to book/)."""
-    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return found
 
 
 PAGES = [f"{page}.html" for page in toc_files()]
@@ -246,6 +225,8 @@ def test_page_reads_offline_and_accessibly(visit, path, metrics):
                      "math": math["math"], "axe_minor": minor, "axe_serious": len(bad)}
 
     assert not foreign, f"{path} asked other hosts: {foreign}"
+    if path.startswith("chapters/"):
+        assert weight < 5_000_000, f"{path} weighs {weight / 1e6:.2f} MB with its assets (limit 5 MB)"
     assert not problems, f"{path}: " + "\n".join(problems)
     assert not bad, f"axe on {path}:\n" + "\n".join(bad)
 

@@ -10,30 +10,10 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-BOOK = Path(__file__).resolve().parents[1] / "book"
-
-
-def toc_files() -> list[str]:
-    """The pages of book/_toc.yml in reading order (paths without suffix, relative to book/)."""
-    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return found
+from conftest import BOOK, toc_files
 
 
 def source_of(page: str) -> Path:

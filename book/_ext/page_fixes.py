@@ -10,6 +10,9 @@
 3. docutils writes the bibliography as ``<div role="list">`` whose entries have the deprecated
    role ``doc-biblioentry``; a list must hold list items (axe: aria-required-children, critical),
    so the entries become ``role="listitem"``.
+4. myst-nb copies a notebook's saved ipywidgets state into its page as an inline script. The
+   site never loads ipywidgets' JavaScript (a widget shows its static rendering instead, see
+   lib/widgets.py), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
 """
 from __future__ import annotations
 
@@ -40,6 +43,16 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> Non
     scripts[:] = unique
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def drop_widget_state(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if scripts:
+        scripts[:] = [s for s in scripts
+                      if (getattr(s, "attributes", {}) or {}).get("type") != WIDGET_STATE]
+
+
 def fix_bibliography_roles(app, pagename, templatename, context, doctree) -> None:
     body = context.get("body")
     if body and 'role="doc-biblioentry"' in body:
@@ -50,4 +63,5 @@ def setup(app):
     app.add_js_file(None, body=FIRST_VISIT_MODE, priority=1)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("html-page-context", fix_bibliography_roles, priority=900)
+    app.connect("html-page-context", drop_widget_state, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
