@@ -1,7 +1,9 @@
 """Experiments on what batch norm does to the gradient (chapter 8).
 
-Every public function here computes data and returns it in a ``dict``:
-no plotting (that is :mod:`lib.plots`) and no widgets (:mod:`lib.widgets`).
+Every public function here computes data and returns it in a ``dict``
+(or a list of them): no plotting (that is :mod:`lib.plots`) and no widgets
+(:mod:`lib.widgets`). :func:`table` renders such results as a small text
+table, so that a page can print them in one short line.
 Each one is deterministic for a fixed ``seed`` and fast enough to be
 called on every move of a slider (a few milliseconds to a few tens).
 
@@ -37,10 +39,11 @@ import numpy as np
 from lib import batchnorm as bn
 
 __all__ = [
-    "backward_matrix", "projection_energy", "santurkar_check",
+    "table", "backward_matrix", "projection_properties", "gradient_properties",
+    "projection_energy", "degenerate_batch", "santurkar_check",
     "scale_response", "weight_scale_check", "train_scale_invariant",
-    "batch_noise", "depth_profile", "depth_rates", "yang_linear_rate",
-    "RELU_RATE_LIMIT", "BATCH_NOISE_GRID", "SCALE_GRID",
+    "training_summary", "batch_noise", "depth_profile", "depth_rates",
+    "yang_linear_rate", "RELU_RATE_LIMIT", "BATCH_NOISE_GRID", "SCALE_GRID",
 ]
 
 RELU_RATE_LIMIT = math.pi / (math.pi - 1)
@@ -103,6 +106,88 @@ def _column(name, x):
 
 
 # --------------------------------------------------------------------------
+# printing results
+# --------------------------------------------------------------------------
+
+def _cell(value, digits):
+    """One table entry as text: floats to ``digits`` significant digits."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Real):
+        return f"{float(value):.{digits}g}"
+    return str(np.round(np.asarray(value, dtype=float), 3).tolist())
+
+
+def table(data, columns=None, *, digits=4, title=None):
+    """Render results as a small text table (a ``str``) for ``print``.
+
+    Parameters
+    ----------
+    data : dict or list of dicts
+        * a dict, ``columns`` None: one ``name  value`` line per key;
+        * a dict of equal-length sequences, ``columns`` given: one row per
+          index, one column per key (e.g. the result of
+          :func:`projection_energy`);
+        * a list of dicts: one row per dict, one column per key of
+          ``columns`` (default: all keys of the first dict).
+    columns : list of str, optional
+        The keys to show, in order.
+    digits : int, default 4
+        Significant digits of floats (arrays are rounded to 3 decimals).
+    title : str, optional
+        A first line.
+
+    Returns
+    -------
+    str
+        Numbers right-aligned, text left-aligned, columns two spaces apart.
+    """
+    digits = _int_arg("digits", digits, 1)
+    if isinstance(data, dict) and columns is None:
+        width = max((len(str(k)) for k in data), default=0)
+        lines = [f"{str(k):<{width}}  {_cell(v, digits)}" for k, v in data.items()]
+    else:
+        if isinstance(data, dict):
+            columns = list(columns)
+            missing = [c for c in columns if c not in data]
+            if missing:
+                raise ValueError(f"data has no key(s) {missing}; it has {list(data)}")
+            lengths = {c: len(np.atleast_1d(data[c])) for c in columns}
+            if len(set(lengths.values())) > 1:
+                raise ValueError(f"columns must have equal lengths, got {lengths}")
+            n = lengths[columns[0]] if columns else 0
+            rows = [{c: np.atleast_1d(data[c])[i] for c in columns} for i in range(n)]
+        elif isinstance(data, (list, tuple)) and all(isinstance(r, dict) for r in data):
+            rows = list(data)
+            columns = list(columns) if columns is not None else list(rows[0]) if rows else []
+            for k, r in enumerate(rows):
+                missing = [c for c in columns if c not in r]
+                if missing:
+                    raise ValueError(f"row {k} of data has no key(s) {missing}")
+        else:
+            raise TypeError("data must be a dict or a list of dicts, "
+                            f"got {type(data).__name__}")
+        cells = [[_cell(r[c], digits) for c in columns] for r in rows]
+        numeric = [all(isinstance(r[c], (Real, type(None))) and not isinstance(r[c], str)
+                       for r in rows) for c in columns]
+        widths = [max([len(c)] + [len(row[j]) for row in cells])
+                  for j, c in enumerate(columns)]
+
+        def line(texts):
+            return "  ".join(t.rjust(w) if num else t.ljust(w)
+                             for t, w, num in zip(texts, widths, numeric)).rstrip()
+
+        lines = [line(columns)] + [line(row) for row in cells]
+    return "\n".join(([title] if title else []) + lines)
+
+
+# --------------------------------------------------------------------------
 # 1. the backward map of one column is (gamma/s) P
 # --------------------------------------------------------------------------
 
@@ -132,7 +217,8 @@ def backward_matrix(x, eps=0.0):
 
     Returns
     -------
-    dict with ``P`` (N x N), ``s``, ``x_hat``, ``N``, ``eps``.
+    dict with ``P`` (N x N), ``s``, ``x_hat``, ``N``, ``eps`` and ``var``
+    (sigma^2).
     """
     x = _column("x", x)
     eps = _real_arg("eps", eps, minimum=0.0)
@@ -142,6 +228,72 @@ def backward_matrix(x, eps=0.0):
     _, var, s, x_hat = _normalize(x, eps)
     P = np.eye(N) - 1.0 / N - np.outer(x_hat, x_hat) / N
     return {"P": P, "s": float(s), "x_hat": x_hat, "N": N, "eps": eps, "var": float(var)}
+
+
+def projection_properties(d):
+    """How close P is to an orthogonal projection of rank N - 2.
+
+    Parameters
+    ----------
+    d : dict
+        The result of :func:`backward_matrix`.
+
+    Returns
+    -------
+    dict, one entry per property (0 where a projection has 0):
+    ``N``; ``delta`` = eps/(sigma^2 + eps), the fraction of the x_hat
+    direction that P keeps; ``||x_hat||^2 / N`` (= 1 - delta);
+    ``max |P - P^T|`` (symmetry); ``max |P P - P|`` (idempotence);
+    ``trace P`` (= N - 2 + delta); ``rank P`` (N - 2 when eps = 0, N - 1
+    otherwise); ``max |P 1|``; ``max |P x_hat - delta x_hat|``.
+    """
+    if not isinstance(d, dict) or not {"P", "x_hat", "N", "eps", "var"} <= set(d):
+        raise TypeError("d must be the dict returned by experiments.backward_matrix()")
+    P, x_hat, N = d["P"], d["x_hat"], d["N"]
+    delta = d["eps"] / (d["var"] + d["eps"])
+    return {"N": N, "delta": delta,
+            "||x_hat||^2 / N": float(x_hat @ x_hat / N),
+            "max |P - P^T|": float(np.abs(P - P.T).max()),
+            "max |P P - P|": float(np.abs(P @ P - P).max()),
+            "trace P": float(np.trace(P)),
+            "rank P": int(np.linalg.matrix_rank(P)),
+            "max |P 1|": float(np.abs(P @ np.ones(N)).max()),
+            "max |P x_hat - delta x_hat|": float(np.abs(P @ x_hat - delta * x_hat).max())}
+
+
+def gradient_properties(x, dy, *, gamma=1.0, eps=1e-5):
+    """The three properties of a batch-norm input gradient, column by column.
+
+    Runs :func:`lib.batchnorm.forward` and :func:`~lib.batchnorm.backward`
+    on a batch ``x`` (N, D) with upstream gradient ``dy`` and reports the
+    worst column.
+
+    Returns
+    -------
+    dict with ``max |column sum of dx|`` (0 exactly, for any eps);
+    ``max |cos(dx, x - mu)|`` (0 when eps = 0; of the order of delta
+    otherwise); ``max delta`` (eps/(sigma^2 + eps) over the columns) and
+    ``max ||dx|| s / ||g||`` (at most 1: the bound ||dx|| <= ||g||/s, with
+    g = gamma dy).
+    """
+    x, dy = np.asarray(x, dtype=float), np.asarray(dy, dtype=float)
+    if x.ndim != 2 or x.shape != dy.shape:
+        raise ValueError(f"x and dy must be batches of the same shape (N, D), "
+                         f"got {x.shape} and {dy.shape}")
+    gamma = _real_arg("gamma", gamma)
+    eps = _real_arg("eps", eps, minimum=0.0, strict=True)
+    D = x.shape[1]
+    _, cache = bn.forward(x, np.full(D, gamma), np.zeros(D), eps=eps)
+    dx, _, _ = bn.backward(dy, cache)
+    xc = x - x.mean(axis=0)
+    var = (xc * xc).mean(axis=0)
+    s = np.sqrt(var + eps)
+    cos = (dx * xc).sum(axis=0) / (np.linalg.norm(dx, axis=0) * np.linalg.norm(xc, axis=0))
+    bound = np.linalg.norm(dx, axis=0) * s / np.linalg.norm(gamma * dy, axis=0)
+    return {"max |column sum of dx|": float(np.abs(dx.sum(axis=0)).max()),
+            "max |cos(dx, x - mu)|": float(np.abs(cos).max()),
+            "max delta": float((eps / (var + eps)).max()),
+            "max ||dx|| s / ||g||": float(bound.max())}
 
 
 def projection_energy(N_values, *, n_samples=4000, eps=0.0, seed=0):
@@ -155,8 +307,8 @@ def projection_energy(N_values, *, n_samples=4000, eps=0.0, seed=0):
     Returns
     -------
     dict with ``N`` (array), ``simulated``, ``theory``, ``stderr``
-    (standard error of the simulated ratio, by the delta method) and
-    ``n_samples``.
+    (standard error of the simulated ratio, by the delta method), ``z``
+    (|simulated - theory| in standard errors) and ``n_samples``.
     """
     Ns = np.asarray([_int_arg("N_values[k]", n, 3) for n in np.atleast_1d(N_values)])
     n_samples = _int_arg("n_samples", n_samples, 2)
@@ -174,8 +326,31 @@ def projection_energy(N_values, *, n_samples=4000, eps=0.0, seed=0):
         d = (num - r * den) / den.mean()
         sim.append(r)
         err.append(d.std(ddof=1) / math.sqrt(n_samples))
-    return {"N": Ns, "simulated": np.array(sim), "theory": (Ns - 2) / Ns,
-            "stderr": np.array(err), "n_samples": n_samples, "eps": eps}
+    sim, err, theory = np.array(sim), np.array(err), (Ns - 2) / Ns
+    return {"N": Ns, "simulated": sim, "theory": theory, "stderr": err,
+            "z": np.abs(sim - theory) / err, "n_samples": n_samples, "eps": eps}
+
+
+def degenerate_batch(N, *, D=3, seed=0):
+    """Batch norm on a batch of N = 1 or 2 examples: the output and the gradient.
+
+    Draws x and dy, both (N, D), from ``seed`` (an int or a
+    ``numpy.random.Generator``), and runs :mod:`lib.batchnorm` with
+    gamma = 1, beta = 0 and the default eps.
+
+    Returns
+    -------
+    dict with ``N``, ``y`` (the output: 0 = beta for N = 1, -1 and +1 up to
+    eps for N = 2) and ``max |dx|`` (0 for N = 1, of the order of
+    eps/sigma^2 for N = 2).
+    """
+    N = _int_arg("N", N, 1)
+    D = _int_arg("D", D, 1)
+    rng = np.random.default_rng(seed)
+    x, dy = rng.normal(size=(N, D)), rng.normal(size=(N, D))
+    y, cache = bn.forward(x, np.ones(D), np.zeros(D))
+    dx, _, _ = bn.backward(dy, cache)
+    return {"N": N, "y": y, "max |dx|": float(np.abs(dx).max())}
 
 
 def santurkar_check(x, dy, gamma=1.0):
@@ -430,6 +605,25 @@ def train_scale_invariant(*, steps=300, lr=0.5, weight_decay=0.0, batch_size=64,
     return {"step": np.arange(steps), "loss": losses, "w_norm": norms,
             "eff_lr": lr / norms ** 2, "lr": lr, "weight_decay": weight_decay,
             "accuracy": acc}
+
+
+def training_summary(runs):
+    """One row per run of :func:`train_scale_invariant`, for :func:`table`.
+
+    Returns
+    -------
+    list of dicts with ``weight_decay``; ``||w||`` and ``eta/||w||^2``, each
+    as "first -> last"; ``final_loss`` (mean over the last 50 steps) and
+    ``accuracy``.
+    """
+    if not isinstance(runs, (list, tuple)) or not all(
+            isinstance(r, dict) and {"w_norm", "eff_lr", "loss"} <= set(r) for r in runs):
+        raise TypeError("runs must be a list of dicts from experiments.train_scale_invariant()")
+    return [{"weight_decay": r["weight_decay"],
+             "||w||": f"{r['w_norm'][0]:.2f} -> {r['w_norm'][-1]:.2f}",
+             "eta/||w||^2": f"{r['eff_lr'][0]:.1f} -> {r['eff_lr'][-1]:.1f}",
+             "final_loss": float(r["loss"][-50:].mean()),
+             "accuracy": r["accuracy"]} for r in runs]
 
 
 # --------------------------------------------------------------------------
@@ -703,6 +897,8 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
     ``rate_limit``
         the large-B limit: 1 for linear + BN, pi/(pi - 1) for ReLU + BN,
         1 without BN;
+    ``first_over_last``
+        ||dJ/dW_1||^2 / ||dJ/dW_depth||^2, the growth over the whole depth;
     ``explanation``
         a sentence for degenerate settings (depth 1, B <= 3 with BN), else None.
     """
@@ -740,6 +936,7 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
     return {"depth": depth, "batch_size": B, "activation": activation, "batchnorm": batchnorm,
             "width": width, "layer": np.arange(1, depth + 1), "grad_sq": grad_sq,
             "rate": rate, "rate_theory": theory, "rate_limit": limit,
+            "first_over_last": float(grad_sq[0] / grad_sq[-1]) if grad_sq[-1] > 0 else math.inf,
             "explanation": explanation}
 
 

@@ -15,6 +15,7 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.transforms import ScaledTranslation
 
 __all__ = ["plot_normalization", "plot_batch_noise", "plot_scale_response", "plot_depth_profile",
            "plot_projection_energy", "plot_training", "plot_depth_rates"]
@@ -42,20 +43,60 @@ def _axes(ax, n_panels, width=None):
     return axes[0].figure, axes
 
 
-def _explain(ax, text, *, full=True, corner="upper left"):
-    """Write ``text`` in ``ax``: centred in an empty panel, or boxed in a corner."""
-    wrapped = textwrap.fill(text, 46 if full else 60)
+def _axes_inches(ax):
+    """Width and height of the Axes ``ax`` in inches."""
+    box = ax.get_position()
+    return box.width * ax.figure.get_figwidth(), box.height * ax.figure.get_figheight()
+
+
+def _wrap(ax, text, fontsize, fraction):
+    """Break ``text`` into lines that fit ``fraction`` of the width of ``ax``.
+
+    An average character of the default font is at most 0.6 em wide, so a
+    line of n characters at ``fontsize`` points is at most 0.6 n fontsize / 72
+    inches long.
+    """
+    width = _axes_inches(ax)[0] * fraction
+    return textwrap.fill(text, max(16, int(width * 72 / (0.6 * fontsize))))
+
+
+def _explain(ax, text, *, full=True):
+    """Write ``text`` in ``ax``, inside the Axes.
+
+    ``full=True``: the panel is empty; the text is centred in it.
+    ``full=False``: the panel has data; the text goes in a box along the top
+    edge and the y-axis is extended upwards so that the data stay below the
+    box. A caller that draws a legend must put it in a lower corner.
+    """
     if full:
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.text(0.5, 0.5, wrapped, ha="center", va="center", transform=ax.transAxes,
-                fontsize=9, color="black", wrap=True)
+        ax.text(0.5, 0.5, _wrap(ax, text, 9, 0.9), ha="center", va="center",
+                transform=ax.transAxes, fontsize=9, color="black")
+        return
+    size = 7.5
+    wrapped = _wrap(ax, text, size, 0.92)
+    n_lines = wrapped.count("\n") + 1
+    # box height as a fraction of the Axes: lines at 1.2 em, padding, margin
+    frac = (n_lines * 1.2 * size + 14) / 72 / _axes_inches(ax)[1]
+    _make_room(ax, min(frac + 0.04, 0.6))
+    # 6 points in from the top left corner: the box (2 points of padding)
+    # stays inside the Axes whatever its size
+    corner = ax.transAxes + ScaledTranslation(6 / 72, -6 / 72, ax.figure.dpi_scale_trans)
+    ax.text(0, 1, wrapped, ha="left", va="top", transform=corner,
+            fontsize=size, color="black",
+            bbox=dict(facecolor="#fff8dc", edgecolor=GREY, alpha=0.95))
+
+
+def _make_room(ax, frac):
+    """Raise the top of the y-axis so that the data fill only the lower 1 - frac."""
+    lo, hi = ax.get_ylim()
+    keep = 1.0 - frac
+    if ax.get_yscale() == "log":
+        top = 10 ** (np.log10(lo) + (np.log10(hi) - np.log10(lo)) / keep)
     else:
-        vert, horiz = corner.split()
-        ax.text(0.02 if horiz == "left" else 0.98, 0.98 if vert == "upper" else 0.02, wrapped,
-                ha=horiz, va="top" if vert == "upper" else "bottom", transform=ax.transAxes,
-                fontsize=7.5, color="black",
-                bbox=dict(facecolor="#fff8dc", edgecolor=GREY, alpha=0.95))
+        top = lo + (hi - lo) / keep
+    ax.set_ylim(lo, top)
 
 
 def _require(data, keys, name):
@@ -107,12 +148,12 @@ def plot_batch_noise(data, ax=None):
     N = data["N"]
     if N >= 3:
         curve_ax.loglog([N], [data["spread"]], "o", color=ORANGE, ms=9, label=f"N = {N}")
-    elif len(axes) == 1 and data["explanation"]:
-        _explain(curve_ax, data["explanation"], full=False)
     curve_ax.set_xlabel("batch size N")
     curve_ax.set_ylabel("spread / ‖limit‖")
     curve_ax.set_title("spread of the gradient across batches", fontsize=9)
     curve_ax.legend(fontsize=7, loc="lower left")
+    if N < 3 and len(axes) == 1 and data["explanation"]:
+        _explain(curve_ax, data["explanation"], full=False)
     return fig
 
 
@@ -140,7 +181,8 @@ def plot_scale_response(data, ax=None):
         out.set_title("output: invariant until a²σ² ~ ε", fontsize=9)
         if band:
             out.axvspan(*band, color=RED, alpha=0.12, lw=0)
-        out.legend(fontsize=7, loc="upper right")
+        if not data["explanation"]:      # the explanation takes the top of this panel
+            out.legend(fontsize=7, loc="upper right")
     grad_ax.loglog(grid, data["grad_norm_grid"], color=BLUE, label="‖∂J/∂x‖, simulated")
     grad_ax.loglog(grid, data["theory_grid"], "--", color=GREY, label="1/a law (ε = 0)")
     if np.isfinite(data["grad_cap"]):
@@ -154,9 +196,7 @@ def plot_scale_response(data, ax=None):
     grad_ax.set_title("input gradient: 1/a until ε caps it", fontsize=9)
     grad_ax.legend(fontsize=7, loc="lower left")
     if data["explanation"]:
-        target = axes[0] if len(axes) >= 2 else grad_ax
-        _explain(target, data["explanation"], full=False,
-                 corner="lower left" if len(axes) >= 2 else "upper right")
+        _explain(axes[0], data["explanation"], full=False)
     return fig
 
 
@@ -187,9 +227,14 @@ def plot_depth_profile(data, ax=None):
     ax0.set_xlabel("layer l (1 = input side)")
     ax0.set_ylabel("‖∂J/∂W_l‖²")
     ax0.set_title(title, fontsize=9)
-    ax0.legend(fontsize=7, loc="upper right")
     if data["explanation"]:
+        # the explanation takes the top; the legend goes in the lower corner
+        # the profile leaves free (left if it falls from layer 1 onwards)
+        falling = gsq[positive][0] >= gsq[positive][-1]
+        ax0.legend(fontsize=7, loc="lower left" if falling else "lower right")
         _explain(ax0, data["explanation"], full=False)
+    else:
+        ax0.legend(fontsize=7, loc="best")
     return fig
 
 

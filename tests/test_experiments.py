@@ -64,6 +64,66 @@ def test_gradient_sums_to_zero_is_orthogonal_to_x_minus_mu_and_bounded():
     assert np.linalg.norm(dx) <= np.linalg.norm(dy) / s
 
 
+def test_projection_properties_tell_a_projection_from_a_near_projection():
+    x = np.array([0.3, -1.2, 2.0, 0.7, -0.4, 1.1])
+    exact = E.projection_properties(E.backward_matrix(x, eps=0.0))
+    assert exact["rank P"] == 4 and exact["delta"] == 0
+    assert max(exact["max |P P - P|"], exact["max |P x_hat - delta x_hat|"]) < 1e-12
+    assert exact["trace P"] == pytest.approx(4.0)
+    near = E.projection_properties(E.backward_matrix(1e-3 * x, eps=1e-6))
+    delta = near["delta"]
+    assert 0.1 < delta < 0.9                                  # sigma^2 ~ eps
+    assert near["rank P"] == 5 and near["max |P P - P|"] > 1e-2
+    assert near["trace P"] == pytest.approx(4 + delta)
+    assert near["||x_hat||^2 / N"] == pytest.approx(1 - delta)
+    assert near["max |P x_hat - delta x_hat|"] < 1e-12
+
+
+def test_gradient_properties_of_a_batch():
+    rng = np.random.default_rng(6)
+    x, dy = rng.normal(1.0, 2.0, size=(16, 3)), rng.normal(size=(16, 3))
+    d = E.gradient_properties(x, dy, gamma=0.5)
+    assert d["max |column sum of dx|"] < 1e-12
+    assert d["max |cos(dx, x - mu)|"] < 10 * d["max delta"] < 1e-4
+    assert 0.5 < d["max ||dx|| s / ||g||"] <= 1
+    # a column whose variance is close to eps is far from orthogonal
+    x[:, 0] *= 1e-3
+    assert E.gradient_properties(x, dy, eps=1e-5)["max |cos(dx, x - mu)|"] > 1e-2
+
+
+def test_degenerate_batches_lose_the_input():
+    one, two = E.degenerate_batch(1, seed=1), E.degenerate_batch(2, seed=1)
+    assert not np.any(one["y"]) and one["max |dx|"] == 0
+    assert np.allclose(np.abs(two["y"]), 1, atol=1e-2)
+    assert np.allclose(two["y"].sum(axis=0), 0) and two["max |dx|"] < 0.1
+
+
+def test_table_renders_rows_columns_and_key_values():
+    rows = [{"N": 3, "spread": 2.76612, "regime": "small"},
+            {"N": 256, "spread": 0.14237, "regime": "large"}]
+    lines = E.table(rows).splitlines()
+    assert lines[0].split() == ["N", "spread", "regime"]
+    assert lines[1].split() == ["3", "2.766", "small"] and lines[2].split()[:2] == ["256", "0.1424"]
+    assert lines[1].startswith("  3  ") and lines[2].startswith("256  ")  # numbers right
+    assert lines[1].index("small") == lines[2].index("large") == lines[0].index("regime")
+    cols = E.table({"B": np.array([4, 8]), "rate": np.array([1.74, 1.18])},
+                   ["B", "rate"], digits=2, title="linear")
+    assert cols.splitlines() == ["linear", "B  rate", "4   1.7", "8   1.2"]
+    kv = E.table({"rank P": 4, "max |P P - P|": 8.3e-17})
+    assert kv.splitlines() == ["rank P         4", "max |P P - P|  8.3e-17"]
+    with pytest.raises(ValueError, match="no key"):
+        E.table(rows, ["N", "bias"])
+    with pytest.raises(TypeError, match="data must be"):
+        E.table("N spread")
+
+
+def test_training_summary_reports_first_and_last_values():
+    run = E.train_scale_invariant(steps=20, weight_decay=0.0)
+    (row,) = E.training_summary([run])
+    assert row["||w||"] == f"{run['w_norm'][0]:.2f} -> {run['w_norm'][-1]:.2f}"
+    assert row["accuracy"] == run["accuracy"] and row["weight_decay"] == 0.0
+
+
 def test_backward_matrix_rejects_a_constant_column_with_eps_0():
     with pytest.raises(ValueError, match="constant"):
         E.backward_matrix(np.ones(4), eps=0.0)
@@ -73,6 +133,7 @@ def test_projection_energy_matches_N_minus_2_over_N_within_sampling_error():
     # 4 standard errors: a correct simulation fails this with probability < 1e-4 per N
     d = E.projection_energy([3, 4, 6, 10, 32], n_samples=4000, seed=1)
     assert np.all(np.abs(d["simulated"] - d["theory"]) < 4 * d["stderr"])
+    assert np.allclose(d["z"] * d["stderr"], np.abs(d["simulated"] - d["theory"]))
     assert np.all(d["stderr"] < 0.01)          # the test has teeth: s.e. far below the gaps 1/N
 
 
@@ -183,6 +244,8 @@ def test_relu_bn_explodes_faster_than_linear_and_no_bn_does_not_explode():
     assert relu["rate"] == pytest.approx(E.RELU_RATE_LIMIT, rel=0.05)
     assert lin["rate"] < 1.1 < relu["rate"]
     assert 0.9 < plain["rate"] < 1.1
+    assert relu["first_over_last"] == pytest.approx(relu["grad_sq"][0] / relu["grad_sq"][-1])
+    assert relu["first_over_last"] > 1e4 and plain["first_over_last"] < 100
 
 
 def test_depth_profile_gradient_matches_finite_differences():

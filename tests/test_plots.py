@@ -106,3 +106,52 @@ def test_plots_reject_wrong_data(fn):
         fn([1, 2, 3])
     with pytest.raises(ValueError, match="data is missing"):
         fn({"N": 3})
+
+
+def _text_boxes(fig):
+    """(axes, window extent) of every explanation text: its box if it has one."""
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        for t in ax.texts:
+            if t.get_text().strip():
+                patch = t.get_bbox_patch()
+                out.append((ax, (patch or t).get_window_extent(renderer)))
+    return out
+
+
+@pytest.mark.parametrize("make,values", [
+    ("batch_size_widget", dict(N=1)), ("batch_size_widget", dict(N=2)),
+    ("depth_widget", dict(depth=50, batch_size=2)), ("depth_widget", dict(depth=50, batch_size=3)),
+    ("depth_widget", dict(depth=10, batch_size=1)), ("depth_widget", dict(depth=1, batch_size=8)),
+    ("depth_widget", dict(depth=3, batch_size=8)),
+    ("scale_widget", dict(a=0.0, eps=1e-5)), ("scale_widget", dict(a=0.0, eps=0.0))])
+def test_explanations_stay_inside_their_panel_and_off_the_legend(make, values):
+    from lib import widgets
+
+    fig = getattr(widgets, make)().figure(**values)       # the widget's own figure size
+    fig.canvas.draw()
+    boxes = _text_boxes(fig)
+    assert boxes, "no explanation drawn"
+    renderer = fig.canvas.get_renderer()
+    for ax, box in boxes:
+        panel = ax.get_window_extent(renderer)
+        assert panel.x0 <= box.x0 and box.x1 <= panel.x1, "text runs past the panel's side"
+        assert panel.y0 <= box.y0 and box.y1 <= panel.y1, "text runs past the panel's top/bottom"
+        if ax.get_legend() is not None:
+            assert not box.overlaps(ax.get_legend().get_window_extent(renderer)), \
+                "text covers the legend"
+
+
+@pytest.mark.parametrize("values", [dict(depth=50, batch_size=2), dict(depth=50, batch_size=3)])
+def test_explanation_box_leaves_the_data_uncovered(values):
+    from lib import widgets
+
+    fig = widgets.depth_widget().figure(**values)
+    fig.canvas.draw()
+    (ax, box), = _text_boxes(fig)
+    line = ax.get_lines()[0]                                # the simulated profile
+    xy = ax.transData.transform(np.c_[line.get_xdata(), line.get_ydata()])
+    inside = ((box.x0 <= xy[:, 0]) & (xy[:, 0] <= box.x1)
+              & (box.y0 <= xy[:, 1]) & (xy[:, 1] <= box.y1))
+    assert not np.any(inside), "the explanation hides data points"
