@@ -57,6 +57,26 @@ test: $(TEST_STAMP)
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+BENCH_ARGS ?=
+bench: $(BOOK_STAMP)
+	@echo ">> benchmarks: backward methods, widgets, book build, chapters, symbolic checks (a few minutes)"
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Instructor kit: otter-grader (requirements-test.txt) turns assignments/masters/*.py into
+# student notebooks and autograder zips; regenerated when a master or the lib they use changes.
+ASSIGNMENTS_STAMP := assignments/dist/.generated
+$(ASSIGNMENTS_STAMP): $(TEST_STAMP) $(wildcard assignments/masters/*.py) assignments/tools/generate.py \
+                      lib/__init__.py lib/batchnorm.py lib/gradcheck.py lib/exercises.py lib/symbolic.py
+	@echo ">> generating student notebooks and autograders into assignments/dist (otter assign)"
+	$(BIN)/python assignments/tools/generate.py --out assignments/dist
+	@touch $@
+
+assignments: $(ASSIGNMENTS_STAMP)
+
+grade: $(ASSIGNMENTS_STAMP)
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/notebook.ipynb"; exit 2; }
+	$(BIN)/python assignments/tools/grade.py "$(SUBMISSION)"
+
 serve:
 	@test -f book/_build/html/index.html || { echo "no built site: run 'make book' first"; exit 1; }
 	@echo ">> serving book/_build/html on http://127.0.0.1:$(PORT) (Ctrl-C stops)"

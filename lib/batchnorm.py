@@ -221,9 +221,15 @@ def backward(dy, cache, method="simplified"):
     dy = _as_float_array("dy", dy)
     if dy.shape != cache.x_shape:
         raise ValueError(f"dy must have the shape of x, {cache.x_shape}, got shape {dy.shape}")
-    _check_finite("dy", dy)
     dy = dy.astype(cache.x.dtype, copy=False).reshape(cache.x.shape)
-    dx, dgamma, dbeta = _BACKWARDS[method](dy, cache)
+    with np.errstate(invalid="ignore", over="ignore"):   # a bad dy is reported below
+        dx, dgamma, dbeta = _BACKWARDS[method](dy, cache)
+    # A NaN or inf anywhere in dy makes its column sum dbeta non-finite, so checking
+    # the D sums is enough to notice; only then is dy scanned, to name the problem.
+    if not np.all(np.isfinite(dbeta)):
+        _check_finite("dy", dy)
+        raise ValueError("dy is too large: its column sums overflow "
+                         f"{cache.x.dtype}; scale the loss down")
     return (dx.reshape(cache.x_shape),
             dgamma.reshape(cache.gamma_shape),
             dbeta.reshape(cache.beta_shape))
@@ -335,15 +341,25 @@ def _backward_simplified(dy, c):
        - \\frac{\\partial J}{\\partial \\beta}
        - \\hat X \\odot \\frac{\\partial J}{\\partial \\gamma} \\Big]
 
-    Written to make few temporaries: one output buffer, updated in place.
+    Two passes over the data: one for the two column sums, one that writes
+    ``dx``. The second pass works on blocks of rows (about 256 KiB each), so
+    its four in-place operations on a block run in the CPU cache and ``dx``
+    goes to memory once; no temporary array of the full size is made.
     """
-    N = dy.shape[0]
-    dbeta = dy.sum(axis=0)
-    dgamma = np.einsum("ij,ij->j", dy, c.x_hat)
-    dx = np.multiply(c.x_hat, dgamma / N)     # X_hat * dgamma / N
-    dx += dbeta / N                            # + dbeta / N
-    np.subtract(dy, dx, out=dx)                # dy - (...)
-    dx *= c.gamma * c.inv_std                  # * gamma / s
+    N, D = dy.shape
+    dbeta = dy.sum(axis=0)                          # 1_N^T dJ/dY
+    dgamma = np.einsum("ij,ij->j", dy, c.x_hat)     # column sums of X_hat * dJ/dY
+    mean_dy = dbeta / N
+    mean_dy_xhat = dgamma / N
+    scale = c.gamma * c.inv_std                     # gamma / s
+    dx = np.empty_like(dy)
+    rows = max(1, (256 * 1024) // (D * dy.itemsize))  # rows per block
+    for i in range(0, N, rows):
+        block = dx[i:i + rows]
+        np.multiply(c.x_hat[i:i + rows], mean_dy_xhat, out=block)  # X_hat * dgamma / N
+        block += mean_dy                                           # + dbeta / N
+        np.subtract(dy[i:i + rows], block, out=block)              # dJ/dY - (...)
+        block *= scale                                             # * gamma / s
     return dx, dgamma, dbeta
 
 

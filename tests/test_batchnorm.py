@@ -265,3 +265,20 @@ def test_cache_that_is_not_a_cache_is_named():
     _, _, _, dy = good()
     with pytest.raises(TypeError, match=r"cache must be the Cache returned by forward\(\), got tuple"):
         bn.backward(dy, (1, 2))
+
+
+@pytest.mark.parametrize("method", bn.METHODS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_every_method_names_a_non_finite_dy(method, bad):
+    x, gamma, beta, dy = good()
+    _, cache = bn.forward(x, gamma, beta)
+    dy[2, 1] = bad
+    with pytest.raises(ValueError, match=r"dy contains 1 non-finite"):
+        bn.backward(dy, cache, method=method)
+
+
+def test_an_overflowing_dy_is_named():
+    x, gamma, beta, _ = good()
+    _, cache = bn.forward(x.astype(np.float32), gamma, beta)
+    with pytest.raises(ValueError, match=r"dy is too large: its column sums overflow float32"):
+        bn.backward(np.full((4, 3), 3e38, dtype=np.float32), cache)
