@@ -36,6 +36,14 @@ DIST = HERE.parent / "dist"
 # which autograder, and how many points it has
 # --------------------------------------------------------------------------
 
+def known_assignments(dist: Path) -> list[str]:
+    """Names of the generated assignments (folders with an autograder), longest first."""
+    if not dist.is_dir():
+        return []
+    return sorted((p.name for p in dist.iterdir() if (p / "autograder").is_dir()),
+                  key=len, reverse=True)
+
+
 def assignment_of(submission: Path, dist: Path) -> str | None:
     """The assignment a notebook belongs to: its otter metadata, else its file name."""
     try:
@@ -45,9 +53,7 @@ def assignment_of(submission: Path, dist: Path) -> str | None:
             return name
     except (OSError, ValueError, AttributeError):
         pass
-    known = sorted((p.name for p in dist.iterdir() if (p / "autograder").is_dir()),
-                   key=len, reverse=True) if dist.is_dir() else []
-    return next((k for k in known if submission.stem.startswith(k)), None)
+    return next((k for k in known_assignments(dist) if submission.stem.startswith(k)), None)
 
 
 def autograder_zip(dist: Path, name: str) -> Path:
@@ -159,9 +165,12 @@ def grade(submission: Path, dist: Path = DIST, assignment: str | None = None,
     ``questions`` (name -> score, possible, message) and ``notes``.
     """
     submission = Path(submission).resolve()
+    if not submission.is_file():
+        return {"assignment": assignment, "score": 0.0, "possible": 0.0, "questions": {},
+                "notes": [f"no submission to grade: {submission} is not a file"]}
     name = assignment or assignment_of(submission, dist)
     if name is None:
-        known = ", ".join(sorted(p.name for p in dist.iterdir())) if dist.is_dir() else "none"
+        known = ", ".join(sorted(known_assignments(dist))) or "none"
         return {"assignment": None, "score": 0.0, "possible": 0.0, "questions": {},
                 "notes": [f"cannot tell which assignment {submission.name} is (known: {known}); "
                           f"pass --assignment NAME"]}
