@@ -72,7 +72,7 @@ def _check_finite(name, arr):
     if not np.all(np.isfinite(arr)):
         bad = np.size(arr) - np.count_nonzero(np.isfinite(arr))
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf); "
-                         f"batch norm needs finite inputs")
+                         f"normalization needs finite inputs")
 
 
 def _check_param(name, value, D, dtype):
@@ -102,6 +102,16 @@ def _check_eps(eps):
     if not np.isfinite(eps) or eps <= 0:
         raise ValueError(f"eps must be a finite number > 0, got {eps}")
     return float(eps)
+
+
+def _check_inputs(x, gamma, beta, eps):
+    """Checked ``x``, ``x`` as (N, D), ``gamma`` and ``beta`` as (D,) in x's dtype, ``eps``."""
+    x = _check_x(x)
+    eps = _check_eps(eps)
+    x2 = x.reshape(x.shape[0], -1)
+    g = _check_param("gamma", gamma, x2.shape[1], x.dtype)
+    b = _check_param("beta", beta, x2.shape[1], x.dtype)
+    return x, x2, g, b, eps
 
 
 # --------------------------------------------------------------------------
@@ -139,12 +149,7 @@ def forward(x, gamma, beta, eps=1e-5):
     and the output is ``beta`` whatever ``x`` is (and the input gradient
     is 0).
     """
-    x = _check_x(x)
-    eps = _check_eps(eps)
-    x2 = x.reshape(x.shape[0], -1)
-    D = x2.shape[1]
-    g = _check_param("gamma", gamma, D, x.dtype)
-    b = _check_param("beta", beta, D, x.dtype)
+    x, x2, g, b, eps = _check_inputs(x, gamma, beta, eps)
     mu = x2.mean(axis=0)
     xc = x2 - mu
     var = np.einsum("ij,ij->j", xc, xc) / x2.shape[0]
@@ -167,14 +172,9 @@ def forward_inference(x, gamma, beta, running_mean, running_var, eps=1e-5):
     (chapter 1). Its gradient with respect to ``x`` is just
     :math:`\\gamma/\\sqrt{v+\\epsilon}`, the same for every example.
     """
-    x = _check_x(x)
-    eps = _check_eps(eps)
-    x2 = x.reshape(x.shape[0], -1)
-    D = x2.shape[1]
-    g = _check_param("gamma", gamma, D, x.dtype)
-    b = _check_param("beta", beta, D, x.dtype)
-    m = _check_param("running_mean", running_mean, D, x.dtype)
-    v = _check_param("running_var", running_var, D, x.dtype)
+    x, x2, g, b, eps = _check_inputs(x, gamma, beta, eps)
+    m = _check_param("running_mean", running_mean, x2.shape[1], x.dtype)
+    v = _check_param("running_var", running_var, x2.shape[1], x.dtype)
     if np.any(v < 0):
         raise ValueError("running_var must be >= 0 in every column")
     y = g * (x2 - m) / np.sqrt(v + x.dtype.type(eps)) + b

@@ -53,12 +53,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lib.batchnorm import _check_eps  # the same rule for eps as batch norm
+from lib.batchnorm import _as_float_array as _as_array, _check_eps, _check_finite  # same rules as batch norm
 
 __all__ = ["Cache", "forward", "backward", "batch_norm", "spatial_batch_norm",
            "layer_norm", "group_norm", "LAYOUTS"]
 
-_FLOATS = (np.float32, np.float64)
 
 
 @dataclass(frozen=True)
@@ -86,31 +85,6 @@ class Cache:
 # --------------------------------------------------------------------------
 # input checks: every message names the argument and what was wrong
 # --------------------------------------------------------------------------
-
-def _as_array(name, value, dtype=None):
-    """``value`` as a float32/float64 array (or as ``dtype``); integers become float64."""
-    try:
-        arr = np.asarray(value)
-    except Exception as err:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {err}") from None
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise TypeError(f"{name} must hold real numbers (float32 or float64), got dtype {arr.dtype}")
-    if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if np.issubdtype(arr.dtype, np.integer):
-        return arr.astype(np.float64)
-    if arr.dtype.type not in _FLOATS:
-        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype} "
-                        f"(convert it with .astype(np.float64))")
-    return arr
-
-
-def _check_finite(name, arr):
-    if not np.all(np.isfinite(arr)):
-        bad = arr.size - np.count_nonzero(np.isfinite(arr))
-        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf); "
-                         f"normalization needs finite inputs")
-
 
 def _check_axes(name, axes, ndim, allow_empty=False):
     """Normalize ``axes`` (an int or a sequence of ints) to a sorted tuple in range."""
