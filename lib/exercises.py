@@ -116,8 +116,13 @@ def problem(N=6, D=3, seed=0):
 
 def reference(x, gamma, dy, eps=1e-5):
     """The right ``(dx, dgamma, dbeta)``, from :mod:`lib.batchnorm`."""
+    return _reference(x, gamma, dy, eps)[:3]
+
+
+def _reference(x, gamma, dy, eps):
+    """``(dx, dgamma, dbeta, cache)``: the reference and the forward pass's statistics."""
     _, cache = batchnorm.forward(x, gamma, np.zeros_like(np.asarray(gamma, dtype=float)), eps)
-    return batchnorm.backward(dy, cache)
+    return (*batchnorm.backward(dy, cache), cache)
 
 
 # --------------------------------------------------------------------------
@@ -153,15 +158,6 @@ def _first_match(candidate, known):
     return None
 
 
-def _stats(x, gamma, eps):
-    x = np.asarray(x, dtype=float)
-    N = x.shape[0]
-    xc = x - x.mean(axis=0)
-    var = (xc ** 2).mean(axis=0)
-    inv_std = 1.0 / np.sqrt(var + eps)
-    return N, xc, var, inv_std, xc * inv_std, np.asarray(gamma, dtype=float).reshape(-1)
-
-
 # --------------------------------------------------------------------------
 # the three gradients
 # --------------------------------------------------------------------------
@@ -183,7 +179,7 @@ def diagnose_dx(dx, x, gamma, dy, eps=1e-5):
         ``None`` if ``dx`` is right (relative error below :data:`TOL`),
         otherwise a message naming the mistake it most resembles.
     """
-    ref, _, _ = reference(x, gamma, dy, eps)
+    ref, _, _, cache = _reference(x, gamma, dy, eps)
     arr, message = _as_array("dx", dx)
     if message:
         return message
@@ -199,10 +195,9 @@ def diagnose_dx(dx, x, gamma, dy, eps=1e-5):
         return f"wrong shape: dx has shape {arr.shape}, but x has shape {ref.shape}."
     if _same(arr, ref):
         return None
-    N, xc, var, inv_std, x_hat, g = _stats(x, gamma, eps)
+    xc, x_hat, inv_std, g = cache.x - cache.mu, cache.x_hat, cache.inv_std, cache.gamma
     dy = np.asarray(dy, dtype=float)
-    var_u = (xc ** 2).sum(axis=0) / (N - 1)
-    s_u = np.sqrt(var_u + eps)
+    s_u = np.sqrt(cache.var * N / (N - 1) + eps)        # with the unbiased variance
     x_hat_u = xc / s_u
     unbiased = g / s_u * (dy - dy.mean(axis=0) - x_hat_u * (dy * x_hat_u).sum(axis=0) / (N - 1))
     known = [
@@ -243,36 +238,39 @@ def diagnose_dx(dx, x, gamma, dy, eps=1e-5):
             f"typical mistake.{hint} Compare it stage by stage with the staged backward pass.")
 
 
-def _diagnose_sum(name, value, ref, x_used, N, D):
-    """Shared checks for dgamma and dbeta: shapes, sum axis, mean, sign."""
+def _diagnose_sum(name, value, ref, N, known, right):
+    """Diagnosis of dgamma or dbeta: shapes, sum axis, mean, sign, then ``known``.
+
+    ``known`` lists the ``(array, message)`` mistakes particular to ``name``;
+    ``right`` says what the answer should be when nothing matches.
+    """
     arr, message = _as_array(name, value)
     if message:
-        return None, message
+        return message
+    D = ref.shape[0]
     if arr.shape == (1, D):
         arr = arr.reshape(D)
     if arr.shape != (D,):
         if arr.shape == (N, D):
-            return None, (f"wrong shape: {name} has shape {arr.shape}, one value per example. "
-                          f"gamma and beta are shared by the whole batch, so sum over the "
-                          f"examples: .sum(axis=0), shape ({D},).")
+            return (f"wrong shape: {name} has shape {arr.shape}, one value per example. "
+                    f"gamma and beta are shared by the whole batch, so sum over the "
+                    f"examples: .sum(axis=0), shape ({D},).")
         if arr.shape == (N,):
-            return None, (f"wrong shape: {name} has shape {arr.shape}. You summed over axis 1 "
-                          f"(the features); sum over axis 0 (the examples) to get shape ({D},).")
+            return (f"wrong shape: {name} has shape {arr.shape}. You summed over axis 1 "
+                    f"(the features); sum over axis 0 (the examples) to get shape ({D},).")
         if arr.shape == ():
-            return None, (f"wrong shape: {name} is a single number. Sum over the examples only "
-                          f"(axis=0), keeping one value per feature: shape ({D},).")
-        return None, f"wrong shape: {name} has shape {arr.shape}; it should be ({D},)."
+            return (f"wrong shape: {name} is a single number. Sum over the examples only "
+                    f"(axis=0), keeping one value per feature: shape ({D},).")
+        return f"wrong shape: {name} has shape {arr.shape}; it should be ({D},)."
     if _same(arr, ref):
-        return arr, None
-    known = [
+        return None
+    message = _first_match(arr, [
         (-ref, f"sign error: your {name} is exactly minus the right one."),
         (ref / N, f"averaged instead of summed: your {name} is the mean over the batch; "
                   f"the loss adds up every example's contribution, so use .sum(axis=0)."),
-    ]
-    if x_used is not None:
-        known.append((x_used, f"used x instead of x_hat: {name} = sum_i dy_i * x_hat_i, "
-                              f"with the normalized x_hat."))
-    return arr, _first_match(arr, known)
+        *known,
+    ])
+    return message or f"{name} is wrong (relative error {rel_error(arr, ref):.2g}); {right}"
 
 
 def diagnose_dgamma(dgamma, x, gamma, dy, eps=1e-5):
@@ -282,21 +280,14 @@ def diagnose_dgamma(dgamma, x, gamma, dy, eps=1e-5):
     the mean instead of the sum, a sign error, x in place of x_hat,
     dbeta given for dgamma, and an extra factor gamma.
     """
-    _, ref, ref_beta = reference(x, gamma, dy, eps)
-    N, xc, var, inv_std, x_hat, g = _stats(x, gamma, eps)
-    dy = np.asarray(dy, dtype=float)
-    D = ref.shape[0]
-    arr, message = _diagnose_sum("dgamma", dgamma, ref, (dy * np.asarray(x)).sum(axis=0), N, D)
-    if arr is None or message:
-        return message
-    if _same(arr, ref):
-        return None
-    message = _first_match(arr, [
+    _, ref, ref_beta, cache = _reference(x, gamma, dy, eps)
+    dy_x = (np.asarray(dy, dtype=float) * np.asarray(x)).sum(axis=0)
+    return _diagnose_sum("dgamma", dgamma, ref, cache.x.shape[0], [
+        (dy_x, "used x instead of x_hat: dgamma = sum_i dy_i * x_hat_i, with the normalized x_hat."),
         (ref_beta, "that is dbeta: dgamma = sum_i dy_i * x_hat_i needs the factor x_hat."),
-        (ref * g, "extra factor gamma: y = gamma * x_hat + beta, so dy/dgamma = x_hat (no gamma)."),
-    ])
-    return message or (f"dgamma is wrong (relative error {rel_error(arr, ref):.2g}); "
-                       f"it should be (dy * x_hat).sum(axis=0).")
+        (ref * cache.gamma, "extra factor gamma: y = gamma * x_hat + beta, so dy/dgamma = x_hat "
+                            "(no gamma)."),
+    ], "it should be (dy * x_hat).sum(axis=0).")
 
 
 def diagnose_dbeta(dbeta, x, gamma, dy, eps=1e-5):
@@ -305,22 +296,13 @@ def diagnose_dbeta(dbeta, x, gamma, dy, eps=1e-5):
     Recognises a missing sum, the wrong axis, the mean instead of the sum,
     a sign error, and a factor gamma or x_hat that does not belong.
     """
-    _, ref_gamma, ref = reference(x, gamma, dy, eps)
-    N, xc, var, inv_std, x_hat, g = _stats(x, gamma, eps)
-    dy = np.asarray(dy, dtype=float)
-    D = ref.shape[0]
-    arr, message = _diagnose_sum("dbeta", dbeta, ref, None, N, D)
-    if arr is None or message:
-        return message
-    if _same(arr, ref):
-        return None
-    message = _first_match(arr, [
+    _, ref_gamma, ref, cache = _reference(x, gamma, dy, eps)
+    return _diagnose_sum("dbeta", dbeta, ref, cache.x.shape[0], [
         (ref_gamma, "that is dgamma: y = gamma * x_hat + beta, so dy/dbeta = 1 and "
                     "dbeta = dy.sum(axis=0), without x_hat."),
-        (ref * g, "extra factor gamma: dbeta = dy.sum(axis=0); gamma multiplies x_hat, not beta."),
-    ])
-    return message or (f"dbeta is wrong (relative error {rel_error(arr, ref):.2g}); "
-                       f"it should be dy.sum(axis=0).")
+        (ref * cache.gamma, "extra factor gamma: dbeta = dy.sum(axis=0); gamma multiplies x_hat, "
+                            "not beta."),
+    ], "it should be dy.sum(axis=0).")
 
 
 def diagnose_backward(backward, eps=1e-5, shapes=((6, 3), (5, 1), (8, 4))):

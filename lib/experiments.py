@@ -95,13 +95,12 @@ def _bool_arg(name, value):
 
 
 def _column(name, x):
-    x = np.asarray(x, dtype=float)
+    x = bn._as_float_array(name, x, np.float64)
     if x.ndim != 1:
         raise ValueError(f"{name} must be one column, shape (N,), got shape {x.shape}")
     if x.size == 0:
         raise ValueError(f"{name} is empty: a batch needs N >= 1 examples")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or inf")
+    bn._check_finite(name, x)
     return x
 
 
@@ -191,13 +190,25 @@ def table(data, columns=None, *, digits=4, title=None):
 # 1. the backward map of one column is (gamma/s) P
 # --------------------------------------------------------------------------
 
-def _normalize(x, eps):
-    """mu, sigma^2, s and x_hat per column of ``x`` (axis 0); eps may be 0."""
-    mu = x.mean(axis=0)
+def _normalize(x, eps, axis=0):
+    """mu, sigma^2, s and x_hat of ``x`` along ``axis`` (the batch); eps may be 0.
+
+    mu, sigma^2 and s lose that axis; x_hat has the shape of ``x``.
+    """
+    mu = x.mean(axis=axis, keepdims=True)
     xc = x - mu
-    var = (xc * xc).mean(axis=0)
+    var = (xc * xc).mean(axis=axis, keepdims=True)
     s = np.sqrt(var + eps)
-    return mu, var, s, xc / s
+    return mu.squeeze(axis), var.squeeze(axis), s.squeeze(axis), xc / s
+
+
+def _input_grad(g, x_hat, s):
+    """dJ/dx = (g - mean(g) - x_hat mean(g x_hat)) / s per column (axis 0), gamma = 1.
+
+    The compact formula of :func:`lib.batchnorm.backward`, here for whole grids
+    of columns at once and for eps = 0, which ``lib.batchnorm`` refuses.
+    """
+    return (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0)) / s
 
 
 def backward_matrix(x, eps=0.0):
@@ -276,18 +287,16 @@ def gradient_properties(x, dy, *, gamma=1.0, eps=1e-5):
     ``max ||dx|| s / ||g||`` (at most 1: the bound ||dx|| <= ||g||/s, with
     g = gamma dy).
     """
-    x, dy = np.asarray(x, dtype=float), np.asarray(dy, dtype=float)
+    x, dy = bn._as_float_array("x", x, np.float64), bn._as_float_array("dy", dy, np.float64)
     if x.ndim != 2 or x.shape != dy.shape:
         raise ValueError(f"x and dy must be batches of the same shape (N, D), "
                          f"got {x.shape} and {dy.shape}")
     gamma = _real_arg("gamma", gamma)
-    eps = _real_arg("eps", eps, minimum=0.0, strict=True)
+    eps = bn._check_eps(eps)
     D = x.shape[1]
     _, cache = bn.forward(x, np.full(D, gamma), np.zeros(D), eps=eps)
     dx, _, _ = bn.backward(dy, cache)
-    xc = x - x.mean(axis=0)
-    var = (xc * xc).mean(axis=0)
-    s = np.sqrt(var + eps)
+    xc, var, s = cache.x - cache.mu, cache.var, 1.0 / cache.inv_std
     cos = (dx * xc).sum(axis=0) / (np.linalg.norm(dx, axis=0) * np.linalg.norm(xc, axis=0))
     bound = np.linalg.norm(dx, axis=0) * s / np.linalg.norm(gamma * dy, axis=0)
     return {"max |column sum of dx|": float(np.abs(dx.sum(axis=0)).max()),
@@ -319,7 +328,7 @@ def projection_energy(N_values, *, n_samples=4000, eps=0.0, seed=0):
         x = rng.normal(size=(N, n_samples))            # one column per sample
         g = rng.normal(size=(N, n_samples))
         _, _, _, x_hat = _normalize(x, eps)
-        Pg = g - g.mean(axis=0) - x_hat * (x_hat * g).sum(axis=0) / N
+        Pg = _input_grad(g, x_hat, 1.0)
         num, den = (Pg * Pg).sum(axis=0), (g * g).sum(axis=0)
         r = num.mean() / den.mean()
         # delta method for a ratio of means
@@ -401,11 +410,9 @@ def _scale_setup(N, seed):
 
 def _bn_column_grid(x, g, a, eps):
     """Output and input gradient of BN(a_k x) for every a_k (columns), gamma = 1."""
-    X = np.outer(x, a)
-    G = np.repeat(g[:, None], a.size, axis=1)
-    _, _, s, x_hat = _normalize(X, eps)
+    _, _, s, x_hat = _normalize(np.outer(x, a), eps)
     with np.errstate(invalid="ignore", divide="ignore"):
-        dX = (G - G.mean(axis=0) - x_hat * (x_hat * G).mean(axis=0)) / s
+        dX = _input_grad(g[:, None], x_hat, s)
     return x_hat, dX
 
 
@@ -417,7 +424,7 @@ def _scale_curves(eps, N, seed):
     y, dx = _bn_column_grid(x, g, a, eps)
     y_change = np.linalg.norm(y - y_ref, axis=0) / np.linalg.norm(y_ref)
     grad = np.linalg.norm(dx, axis=0)
-    return a, y_change, grad, float(np.linalg.norm(dx_ref))
+    return a, y_change, grad, float(np.linalg.norm(dx_ref)), y_ref
 
 
 def scale_response(a, *, eps=1e-5, N=16, seed=0):
@@ -471,7 +478,7 @@ def scale_response(a, *, eps=1e-5, N=16, seed=0):
     N = _int_arg("N", N, 3)
     seed = _int_arg("seed", seed, 0)
     x, g = _scale_setup(N, seed)
-    a_grid, y_grid, grad_grid, grad1 = _scale_curves(eps, N, seed)
+    a_grid, y_grid, grad_grid, grad1, y_ref = _scale_curves(eps, N, seed)
     sigma = float(x.std())
     gc = float(np.linalg.norm(g - g.mean()))
     cap = gc / math.sqrt(eps) if eps > 0 else math.inf
@@ -488,7 +495,6 @@ def scale_response(a, *, eps=1e-5, N=16, seed=0):
                        f"like 1/a: eps caps it at ||g - mean(g)|| / sqrt(eps) = {cap:.3g}.")
     else:
         y1, dx1 = _bn_column_grid(x, g, np.array([a]), eps)
-        y_ref, _ = _bn_column_grid(x, g, np.array([1.0]), 0.0)
         y_change = float(np.linalg.norm(y1 - y_ref) / np.linalg.norm(y_ref))
         grad_norm = float(np.linalg.norm(dx1))
     ratio = (a * sigma) ** 2 / eps if eps > 0 else math.inf
@@ -645,7 +651,7 @@ def _noise_data(n, D, rng):
 
 @lru_cache(maxsize=8)
 def _noise_setup(D, seed):
-    """The fixed example, the read-out v, and its large-batch reference gradient."""
+    """The fixed example (x_0, t_0), the read-out v, and x_0's large-batch reference gradient."""
     rng = np.random.default_rng([seed, D])
     x0, t0 = _noise_data(1, D, rng)
     v = np.linspace(1.0, -1.0, D) if D > 1 else np.ones(1)
@@ -656,7 +662,7 @@ def _noise_setup(D, seed):
     y, cache = bn.forward(X, np.ones(D), np.zeros(D))
     dy = np.outer(y @ v - T, v)
     dx, _, _ = bn.backward(dy, cache)
-    return x0[0], float(t0[0]), v, dx[0], y[0]
+    return x0[0], float(t0[0]), v, dx[0]
 
 
 @lru_cache(maxsize=4)
@@ -672,24 +678,22 @@ def _noise_pool(size, n_batches, D, seed):
 
 def _noise_batches(N, n_batches, D, seed):
     """Gradient and output of the fixed example in n_batches random batches of size N."""
-    x0, t0, v, _, _ = _noise_setup(D, seed)
+    x0, t0, v, _ = _noise_setup(D, seed)
     size = max(256, 1 << (N - 1).bit_length())
     others, t_others = _noise_pool(size, n_batches, D, seed)
     X = np.concatenate([np.broadcast_to(x0, (n_batches, 1, D)), others[:, :N - 1]], axis=1)
     T = np.concatenate([np.full((n_batches, 1), t0), t_others[:, :N - 1]], axis=1)
-    mu = X.mean(axis=1, keepdims=True)                                     # (B, 1, D)
-    xc = X - mu
-    s = np.sqrt((xc * xc).mean(axis=1, keepdims=True) + 1e-5)
-    x_hat = xc / s                                                          # (B, N, D)
+    _, _, s, x_hat = _normalize(X, 1e-5, axis=1)                           # s (B, D), x_hat (B, N, D)
     r = x_hat @ v - T                                                       # residuals (B, N)
     dy = r[..., None] * v                                                   # dJ/dy (B, N, D)
-    dx0 = (dy[:, 0] - dy.mean(axis=1) - x_hat[:, 0] * (dy * x_hat).mean(axis=1)) / s[:, 0]
+    # _input_grad's formula for row 0 only: the other rows are not needed
+    dx0 = (dy[:, 0] - dy.mean(axis=1) - x_hat[:, 0] * (dy * x_hat).mean(axis=1)) / s
     return dx0, x_hat[:, 0]
 
 
 @lru_cache(maxsize=8)
 def _noise_curve(n_batches, D, seed):
-    _, _, _, ref, _ = _noise_setup(D, seed)
+    _, _, _, ref = _noise_setup(D, seed)
     out = []
     for N in BATCH_NOISE_GRID:
         dx0, _ = _noise_batches(N, n_batches, D, seed)
@@ -753,7 +757,7 @@ def batch_noise(N, *, n_batches=200, D=4, seed=0):
     n_batches = _int_arg("n_batches", n_batches, 2)
     D = _int_arg("D", D, 2)
     seed = _int_arg("seed", seed, 0)
-    _, _, _, ref, _ = _noise_setup(D, seed)
+    _, _, _, ref = _noise_setup(D, seed)
     N_grid, spread_grid = _noise_curve(n_batches, D, seed)
     guide = spread_grid[-1] * np.sqrt(N_grid[-1] / N_grid)
     explanation = None
@@ -807,8 +811,8 @@ _MAX_DEPTH = 200
 
 
 @lru_cache(maxsize=64)
-def _depth_run(depth, B, activation, batchnorm, width, seed, eps=1e-5):
-    """Squared Frobenius norms of dJ/dW_l, l = 1..depth, for one network."""
+def _depth_run(depth, B, activation, batchnorm, width, seed):
+    """Squared Frobenius norms of dJ/dW_l, l = 1..depth, for one network (BN eps 1e-5)."""
     W_all = _depth_weights(_MAX_DEPTH, width, seed)
     gain = math.sqrt(2.0) if activation == "relu" and not batchnorm else 1.0
     h, G = _depth_inputs(B, width, seed)
@@ -817,9 +821,8 @@ def _depth_run(depth, B, activation, batchnorm, width, seed, eps=1e-5):
         z = h @ W_all[l] * gain
         s = x_hat = mask = None
         if batchnorm:
-            zc = z - z.mean(axis=0)
-            s = np.sqrt((zc * zc).mean(axis=0) + eps)
-            z = x_hat = zc / s
+            _, _, s, x_hat = _normalize(z, 1e-5)
+            z = x_hat
         if activation == "relu":
             mask = z > 0
             z = z * mask
@@ -832,7 +835,7 @@ def _depth_run(depth, B, activation, batchnorm, width, seed, eps=1e-5):
         if mask is not None:
             delta = delta * mask
         if s is not None:                     # the (1/s) P map of every column
-            delta = (delta - delta.mean(axis=0) - x_hat * (delta * x_hat).mean(axis=0)) / s
+            delta = _input_grad(delta, x_hat, s)
         delta = delta * gain                  # now dJ/dz, z = h_in @ W_l
         grad_sq[l] = float(((h_in.T @ delta) ** 2).sum())
         delta = delta @ W_all[l].T
@@ -914,7 +917,7 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
     rate = _fit_rate(grad_sq) if depth >= 4 else None
     if batchnorm:
         limit = 1.0 if activation == "linear" else RELU_RATE_LIMIT
-        theory = (B - 2) / (B - 3) if activation == "linear" and B >= 4 else None
+        theory = yang_linear_rate(B) if activation == "linear" and B >= 4 else None
     else:
         limit, theory = 1.0, 1.0
     explanation = None
@@ -957,6 +960,6 @@ def depth_rates(batch_sizes, *, depth=40, activation="linear", width=128, seeds=
         logs = [math.log(_fit_rate(_depth_run(depth, B, activation, True, width, s))) for s in seeds]
         sims.append(math.exp(np.mean(logs)))
         errs.append(sims[-1] * np.std(logs, ddof=1) / math.sqrt(len(logs)) if len(logs) > 1 else math.nan)
-    theory = [(B - 2) / (B - 3) if activation == "linear" else math.nan for B in Bs]
+    theory = [yang_linear_rate(B) if activation == "linear" else math.nan for B in Bs]
     return {"B": np.array(Bs), "simulated": np.array(sims), "stderr": np.array(errs),
             "theory": np.array(theory), "activation": activation, "depth": depth, "width": width}

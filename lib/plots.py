@@ -17,6 +17,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.transforms import ScaledTranslation
 
+from lib import batchnorm as bn
+from lib.experiments import RELU_RATE_LIMIT
+
 __all__ = ["plot_normalization", "plot_batch_noise", "plot_scale_response", "plot_depth_profile",
            "plot_projection_energy", "plot_training", "plot_depth_rates"]
 
@@ -301,7 +304,7 @@ def plot_depth_rates(datasets, ax=None):
     Bmax = max(int(d["B"].max()) for d in datasets)
     fine = np.linspace(4.2, Bmax, 300)
     a.plot(fine, (fine - 2) / (fine - 3), color=BLUE, lw=1, label="(B − 2)/(B − 3), linear")
-    a.axhline(np.pi / (np.pi - 1), color=ORANGE, lw=1, ls="--", label="π/(π − 1), ReLU limit")
+    a.axhline(RELU_RATE_LIMIT, color=ORANGE, lw=1, ls="--", label="π/(π − 1), ReLU limit")
     for d in datasets:
         a.errorbar(d["B"], d["simulated"], yerr=2 * np.nan_to_num(d["stderr"]), fmt="o",
                    color=colors.get(d["activation"], GREY), ms=4,
@@ -332,13 +335,10 @@ def plot_normalization(x, gamma=(1.0, 1.0), beta=(0.0, 0.0), eps=1e-5):
     -------
     matplotlib.figure.Figure
     """
-    from lib import batchnorm as bn
-
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"x must have shape (N, 2) to be drawn, got shape {x.shape}")
-    _, cache = bn.forward(x, np.ones(2), np.zeros(2), eps=eps)
-    y, _ = bn.forward(x, gamma, beta, eps=eps)
+    y, cache = bn.forward(x, gamma, beta, eps=eps)     # cache.x_hat does not depend on gamma, beta
     panels = [(x, "raw batch $X$"), (cache.x_hat, r"normalized $\hat X$"),
               (y, r"$Y = \gamma \odot \hat X + \beta$")]
     fig, axes = _new_figure(3, width=11)

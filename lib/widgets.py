@@ -401,8 +401,7 @@ class SliderFigure:
         return folder / f"{self.name}-{self.fingerprint[:12]}-{digest}.html"
 
     def _static_html(self) -> str:
-        saved = dict(self.values)
-        start = {c.key: c.nearest_static(saved[c.key]) for c in self.controls}
+        start = {c.key: c.nearest_static(self.values[c.key]) for c in self.controls}
         esc = html.escape
         parts = [f'<div class="bn-static-widget" data-widget="{esc(self.name)}" '
                  f'role="group" aria-label="{esc(self.title)}" '
@@ -435,7 +434,6 @@ class SliderFigure:
                          f'alt="{esc(self.alt(**values), quote=True)}"'
                          f'{"" if shown else " hidden"} src="data:image/png;base64,{src}">')
         parts.append(f"</div><script>{_STATIC_JS}</script></div>")
-        self.values = saved
         return "".join(parts)
 
     # -- display ------------------------------------------------------------

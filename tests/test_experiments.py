@@ -209,7 +209,7 @@ def test_batch_noise_is_deterministic():
 def test_batch_noise_gradient_matches_lib_batchnorm():
     d = E.batch_noise(5, n_batches=3, D=3, seed=2)
     # rebuild the first batch and differentiate it with lib.batchnorm
-    x0, t0, v, _, _ = E._noise_setup(3, 2)
+    x0, t0, v, _ = E._noise_setup(3, 2)
     others, t_others = E._noise_pool(256, 3, 3, 2)
     X = np.vstack([x0, others[0, :4]])
     T = np.concatenate([[t0], t_others[0, :4]])
