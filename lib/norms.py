@@ -59,7 +59,6 @@ __all__ = ["Cache", "forward", "backward", "batch_norm", "spatial_batch_norm",
            "layer_norm", "group_norm", "LAYOUTS"]
 
 
-
 @dataclass(frozen=True)
 class Cache:
     """What :func:`forward` keeps for :func:`backward`.

@@ -1,4 +1,4 @@
-"""Shared fixtures: paths, and one strict build of the whole book per session."""
+"""Shared fixtures: paths, the book's pages, chromium, and one strict build of the whole book per session."""
 from __future__ import annotations
 
 import os
@@ -8,12 +8,23 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import jupytext
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 BIN = Path(sys.executable).parent
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def chromium_path() -> str:
+    """Debian's chromium, which Playwright drives (``playwright install`` is never run)."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    return path
 
 
 def toc_files(book: Path = BOOK) -> list[str]:
@@ -33,6 +44,24 @@ def toc_files(book: Path = BOOK) -> list[str]:
 
     walk({k: v for k, v in toc.items() if k != "root"})
     return found
+
+
+def source_of(page: str, book: Path = BOOK) -> Path:
+    """The source file of a toc entry (.md or .ipynb)."""
+    for suffix in (".md", ".ipynb"):
+        if (book / page).with_suffix(suffix).exists():
+            return (book / page).with_suffix(suffix)
+    raise FileNotFoundError(f"{page} in _toc.yml has no .md or .ipynb file")
+
+
+def notebook_pages(book: Path = BOOK) -> list[str]:
+    """Toc entries that are notebooks (an .ipynb, or MyST Markdown with a jupytext kernelspec)."""
+    pages = []
+    for page in toc_files(book):
+        path = source_of(page, book)
+        if path.suffix == ".ipynb" or "kernelspec" in jupytext.read(path).metadata:
+            pages.append(page)
+    return pages
 
 
 @dataclass

@@ -25,16 +25,7 @@ import jupytext
 import pytest
 import yaml
 
-from conftest import BOOK, ROOT, toc_files
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-def notebook_pages(book: Path = BOOK) -> list[str]:
-    """Toc entries written as MyST Markdown notebooks (a jupytext header with a kernelspec)."""
-    return [page for page in toc_files(book)
-            if (book / f"{page}.md").exists()
-            and "kernelspec" in jupytext.read(book / f"{page}.md").metadata]
+from conftest import BOOK, CHROMIUM_ARGS, ROOT, chromium_path, notebook_pages
 
 
 def binder_link(page_html: str) -> str | None:
@@ -173,8 +164,7 @@ def test_launch_link_opens_each_chapter_as_a_notebook(built_book, jupyterlab):
 
     base, token, repo = jupyterlab
     repo_book = repo / "book"
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    assert Path(chromium).exists(), "Debian's chromium is missing: `make test` installs it"
+    chromium = chromium_path()
     pages = notebook_pages(built_book.source)
     assert pages
     with sync_playwright() as p:

@@ -13,7 +13,6 @@ import functools
 import http.server
 import io
 import json
-import shutil
 import threading
 import time
 import urllib.request
@@ -25,11 +24,9 @@ import pytest
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from conftest import BOOK, ROOT, toc_files
+from conftest import CHROMIUM_ARGS, ROOT, chromium_path, toc_files
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -62,13 +59,6 @@ def base_url(site):
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ without touching this file.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import jupytext
 import nbformat
@@ -13,25 +12,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from conftest import BOOK, toc_files
-
-
-def source_of(page: str) -> Path:
-    """The source file of a toc entry (.md or .ipynb)."""
-    for suffix in (".md", ".ipynb"):
-        if (BOOK / page).with_suffix(suffix).exists():
-            return (BOOK / page).with_suffix(suffix)
-    raise FileNotFoundError(f"{page} in _toc.yml has no .md or .ipynb file")
-
-
-def notebook_pages() -> list[str]:
-    """Toc entries that are notebooks (an .ipynb, or MyST Markdown with a jupytext kernelspec)."""
-    pages = []
-    for page in toc_files():
-        path = source_of(page)
-        if path.suffix == ".ipynb" or "kernelspec" in jupytext.read(path).metadata:
-            pages.append(page)
-    return pages
+from conftest import BOOK, notebook_pages, source_of
 
 
 def test_toc_lists_notebook_chapters():

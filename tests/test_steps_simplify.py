@@ -1,8 +1,6 @@
 """Chapter 6's checked steps (each holds, each refuses a slip) and the four methods in numbers."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -16,9 +14,11 @@ from lib.steps.columnwise import (EPS, G, I, N, ONES, ONES_N, S, SIGMA2, X_HAT, 
                                   _centre, _mul)
 from lib.symbolic import StepError
 
+from conftest import BOOK
+
 SMALL = [2, 3]
 HALF = sp.Rational(1, 2)
-PAGE = Path(__file__).resolve().parents[1] / "book" / "chapters" / "06_simplification.md"
+PAGE = BOOK / "chapters" / "06_simplification.md"
 
 
 # --------------------------------------------------------------------------

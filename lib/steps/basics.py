@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from lib.steps import SIZES
 from lib.symbolic import (EPS, StepError, check_sizes, check_step, instantiate, is_zero,
                           to_latex, write_root)
 
@@ -39,7 +40,6 @@ NAMES = {
 }
 """How the page spells the indexed objects (see :func:`lib.symbolic.to_latex`)."""
 
-SIZES = range(2, 6)
 D_COLUMNS = 2
 
 

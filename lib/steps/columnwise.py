@@ -19,6 +19,8 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 import sympy as sp
+
+from lib.steps import SIZES
 from lib.symbolic import EPS, Step, check_sizes, check_step, column, to_latex, write_root
 
 __all__ = ["N", "x", "R", "I", "ONES", "ONES_N", "MU", "SIGMA2", "C", "GRAD_C", "G",
@@ -29,9 +31,6 @@ __all__ = ["N", "x", "R", "I", "ONES", "ONES_N", "MU", "SIGMA2", "C", "GRAD_C", 
            "columnwise_rhs", "centring_step", "variance_step", "normalise_step",
            "grad_c_step", "lemma_step", "columnwise_step",
            "general_centring_step", "general_grad_c_step", "SIZES", "S", "with_s"]
-
-SIZES = range(2, 6)
-"""The explicit batch sizes every step of chapters 5 and 6 is proved for."""
 
 # --------------------------------------------------------------------------
 # the general objects (symbolic N); their LaTeX is what the page shows
@@ -176,11 +175,15 @@ def _free_R(n):
     return r, c
 
 
-def _base_values(n, Rv):
-    """Explicit values of the general objects for N = n at a given R."""
+def _base_values(n, Rv, grad_c=None):
+    """Explicit values of the general objects for N = n at a given R; with
+    ``grad_c`` (a formula builder, e.g. :func:`grad_c_formula`) also dc/dR."""
     var = (Rv.T * Rv)[0, 0] / n
-    return {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), R: Rv,
-            SIGMA2: var, C: (var + EPS) ** sp.Rational(-1, 2)}
+    values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), R: Rv,
+              SIGMA2: var, C: (var + EPS) ** sp.Rational(-1, 2)}
+    if grad_c is not None:
+        values[GRAD_C] = explicit(grad_c(), n, values)
+    return values
 
 
 # --------------------------------------------------------------------------
@@ -209,18 +212,14 @@ def grad_c_rhs(n):
 
 def lemma_rhs(n, grad_c=grad_c_formula):
     r, _ = _free_R(n)
-    values = _base_values(n, r)
-    values[GRAD_C] = explicit(grad_c(), n, values)
+    values = _base_values(n, r, grad_c)
     values[G] = column("g", n)
     return explicit(lemma_formula(), n, values)
 
 
 def columnwise_rhs(n, grad_c=grad_c_formula, formula=columnwise_formula):
-    f = forward(n)
-    Rv = explicit(centring_formula(), n, {x: f.x, I: sp.eye(n), ONES: sp.ones(n, n)})
-    values = _base_values(n, Rv)
-    values[GRAD_C] = explicit(grad_c(), n, values)
-    values[G] = f.g
+    values = _base_values(n, centring_rhs(n), grad_c)
+    values[G] = forward(n).g
     return explicit(formula(), n, values)
 
 

@@ -20,6 +20,7 @@ import time
 import numpy as np
 import sympy as sp
 
+from lib.steps import SIZES
 from lib.symbolic import EPS, check_sizes, check_step, expand_sums, write_root
 
 __all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
@@ -183,7 +184,7 @@ def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None)
     return step
 
 
-def zero_sum_steps(sizes=range(2, 6), formula=None):
+def zero_sum_steps(sizes=SIZES, formula=None):
     """The gradient of one group sums to zero, sum_k dJ/dx_k = 0, for M in ``sizes``.
 
     Uses sum_j x_hat_j = 0 (a centred group), stated by writing x_hat_M as

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import sympy as sp
 
+from lib.steps import SIZES
 from lib.symbolic import check_sizes, check_step, column, instantiate, to_latex
 
-SIZES = range(2, 6)
 i, k = sp.symbols("i k", integer=True, positive=True)
 n_sym = sp.Symbol("n", integer=True, positive=True)
 v_ix = sp.IndexedBase("v")
@@ -81,10 +81,9 @@ def lemma_formula(n, c_term=True, transpose=False):
     v = sp.MatrixSymbol("v", n, 1)
     dc = sp.MatrixSymbol("dcdv", n, 1)
     df = sp.MatrixSymbol("dfdu", n, 1)
-    c = sp.Symbol("c", real=True)
     outer = v * dc.T if transpose else dc * v.T
-    matrix = outer + c * sp.Identity(n) if c_term else outer
-    return sp.MatMul(matrix, df), {"v": v, "dc": dc, "df": df, "c": c}
+    matrix = outer + c_sym * sp.Identity(n) if c_term else outer
+    return sp.MatMul(matrix, df), {"v": v, "dc": dc, "df": df, "c": c_sym}
 
 
 # --------------------------------------------------------------------------
@@ -137,14 +136,12 @@ def scalar_case_steps(wrong_sign=1):
     """n = 1: the lemma, and the ordinary product rule (c(v) v)' = c'(v) v + c(v)."""
     S = Setting(1)
     v, c = S.v[0], S.c
-    product = check_step("the product rule (n = 1)", (c * v).diff(v),
-                         c.diff(v) * v + wrong_sign * c, sizes="n = 1",
-                         display=rf"\frac{{d}}{{dv}}\big(c(v)\,v\big) = "
-                                 rf"{sp.latex(c.diff(v) * v + wrong_sign * c)}")
-    lemma = check_step("the lemma at n = 1", S.df_dv()[0],
-                       (S.grad_c[0] * v + wrong_sign * c) * S.df_du[0], sizes="n = 1",
-                       display=rf"\frac{{d f}}{{d v}} = "
-                               rf"{sp.latex((S.grad_c[0] * v + wrong_sign * c) * S.df_du[0])}")
+    product_rhs = c.diff(v) * v + wrong_sign * c
+    lemma_rhs = (S.grad_c[0] * v + wrong_sign * c) * S.df_du[0]
+    product = check_step("the product rule (n = 1)", (c * v).diff(v), product_rhs, sizes="n = 1",
+                         display=rf"\frac{{d}}{{dv}}\big(c(v)\,v\big) = {sp.latex(product_rhs)}")
+    lemma = check_step("the lemma at n = 1", S.df_dv()[0], lemma_rhs, sizes="n = 1",
+                       display=rf"\frac{{d f}}{{d v}} = {sp.latex(lemma_rhs)}")
     return [product, lemma]
 
 

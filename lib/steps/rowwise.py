@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from lib.steps import SIZES
 from lib.steps.basics import batch
 from lib.symbolic import EPS, check_sizes, check_step, column, instantiate, to_latex
 
@@ -35,7 +36,6 @@ NAMES = {
     "dmu": r"\frac{\partial J}{\partial \mu}",
     "dx": r"\frac{\partial J}{\partial x_{@}}",
 }
-SIZES = range(2, 6)
 HALF = sp.Rational(1, 2)
 
 
@@ -185,7 +185,7 @@ def path_local_steps(sizes=SIZES, overrides=None):
 def dx_truth(n):
     """dJ/dx of J = sum_i g_i x_hat_i, entry by entry, with s a symbol."""
     B = batch(n)
-    g = column("g", n)
+    g = B.G[:, 0]
     J = sum(g[a] * B.X_hat[a, 0] for a in range(n))
     return B, g, B.plain(sp.Matrix([J.diff(xa) for xa in B.X[:, 0]]))
 

@@ -15,21 +15,20 @@ import sympy as sp
 
 from lib.symbolic import EPS, Step, check_sizes, check_step, column
 from lib.steps import columnwise as cw
-from lib.steps.columnwise import (C, G, GRAD_C, I, N, ONES, ONES_N, R, S, SIGMA2, SIZES,
-                                  X_HAT, _add, _centre, _mul, explicit, forward, latex)
+from lib.steps.basics import batch
+from lib.steps.columnwise import (C, G, I, N, ONES, ONES_N, S, SIGMA2, SIZES, X_HAT, _add,
+                                  _centre, _mul, explicit, forward, latex)
 
 __all__ = ["GAMMA", "DY", "DGAMMA", "DBETA", "substituted_formula", "expansion_formula",
            "vanishing_term", "simplified_formula", "dgamma_formula", "dbeta_formula",
            "dx_gamma_formula", "batch_formula", "substituted_step", "expansion_step",
            "vanishing_step", "simplified_step", "gamma_steps", "batch_step",
-           "method_gradients", "methods_step", "forward_affine", "forward_batch",
-           "D_SIZES"]
+           "method_gradients", "methods_step", "forward_affine", "D_SIZES"]
 
 D_SIZES = range(2, 5)
 """Batch sizes N for the D = 2 check of the batch formula."""
 
 GAMMA = sp.Symbol(r"\gamma", real=True)
-BETA = sp.Symbol(r"\beta", real=True)
 DY = sp.MatrixSymbol(r"\frac{\partial J}{\partial y}", N, 1)
 DGAMMA = sp.Symbol(r"\frac{\partial J}{\partial \gamma}", real=True)
 DBETA = sp.Symbol(r"\frac{\partial J}{\partial \beta}", real=True)
@@ -106,12 +105,20 @@ def batch_formula(sign=-1):
 # explicit instances
 # --------------------------------------------------------------------------
 
-def _values(n, f, x_hat=None):
+def _values(n, f):
     """Values of the general objects at N = n for the forward pass ``f``."""
-    values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), R: f.R,
-              SIGMA2: f.var, C: (f.var + EPS) ** -HALF, G: f.g,
-              X_HAT: f.x_hat if x_hat is None else x_hat, S: sp.sqrt(f.var + EPS)}
-    values[GRAD_C] = explicit(cw.grad_c_formula(), n, values)
+    values = cw._base_values(n, f.R, cw.grad_c_formula)
+    values.update({G: f.g, X_HAT: f.x_hat, S: sp.sqrt(f.var + EPS)})
+    return values
+
+
+def _affine_values(n, f):
+    """:func:`_values` for :func:`forward_affine`'s ``f``, with dJ/dy, gamma,
+    and dJ/dgamma, dJ/dbeta from their formulas."""
+    values = _values(n, f)
+    values.update({DY: f.dy, GAMMA: f.gamma})
+    values[DGAMMA] = explicit(dgamma_formula(), n, values)[0, 0]
+    values[DBETA] = explicit(dbeta_formula(), n, values)[0, 0]
     return values
 
 
@@ -127,26 +134,6 @@ def forward_affine(n):
     f.dJ_dx = sp.Matrix([sp.diff(J, xi) for xi in f.x])
     f.dJ_dgamma, f.dJ_dbeta = sp.diff(J, gamma), sp.diff(J, beta)
     return f
-
-
-def forward_batch(n, d):
-    """D = d columns on named components X_i_j, with per-column gamma_j, beta_j."""
-    X = sp.Matrix(n, d, lambda i, j: sp.Symbol(f"x_{i + 1}_{j + 1}", real=True))
-    dY = sp.Matrix(n, d, lambda i, j: sp.Symbol(f"d_{i + 1}_{j + 1}", real=True))
-    gamma = sp.Matrix(1, d, lambda i, j: sp.Symbol(f"gamma_{j + 1}", real=True))
-    beta = sp.Matrix(1, d, lambda i, j: sp.Symbol(f"beta_{j + 1}", real=True))
-    mu = sp.Matrix(1, d, lambda i, j: sum(X[:, j]) / n)
-    var = [sum((X[k, j] - mu[j]) ** 2 for k in range(n)) / n for j in range(d)]
-    X_hat = sp.Matrix(n, d, lambda i, j: (X[i, j] - mu[j]) / sp.sqrt(var[j] + EPS))
-    Y = sp.Matrix(n, d, lambda i, j: gamma[j] * X_hat[i, j] + beta[j])
-    J_col = [sum(dY[i, j] * Y[i, j] for i in range(n)) for j in range(d)]
-    J = sum(J_col)
-    # X[i, j] enters only column j's part of J, so differentiate that part
-    dJ_dX = sp.Matrix(n, d, lambda i, j: sp.diff(J_col[j], X[i, j]))
-    dJ_dgamma = sp.Matrix(1, d, lambda i, j: sp.diff(J, gamma[j]))
-    dJ_dbeta = sp.Matrix(1, d, lambda i, j: sp.diff(J, beta[j]))
-    return dict(X=X, dY=dY, gamma=gamma, beta=beta, var=var, X_hat=X_hat, J=J,
-                dJ_dX=dJ_dX, dJ_dgamma=dJ_dgamma, dJ_dbeta=dJ_dbeta)
 
 
 def _with_s_columns(M, var):
@@ -170,14 +157,11 @@ def substituted_step(sizes=SIZES, formula=substituted_formula) -> Step:
     """
     def build(n):
         r = column("r", n)
-        var = (r.T * r)[0, 0] / n
-        values = {I: sp.eye(n), ONES: sp.ones(n, n), R: r, SIGMA2: var,
-                  C: (var + EPS) ** -HALF, G: column("g", n)}
-        values[GRAD_C] = explicit(cw.grad_c_formula(), n, values)
-        values[X_HAT] = values[C] * r
+        values = cw._base_values(n, r, cw.grad_c_formula)
+        values.update({G: column("g", n), X_HAT: values[C] * r})
         lhs = explicit(cw.columnwise_formula(), n, values)
         rhs = explicit(formula(), n, values)
-        return cw.with_s(lhs, var), cw.with_s(rhs, var)
+        return cw.with_s(lhs, values[SIGMA2]), cw.with_s(rhs, values[SIGMA2])
     shown = latex(cw.columnwise_formula()) + " = " + latex(formula())
     return check_sizes("substitute c and dc/dR", build, sizes, display=shown)
 
@@ -221,26 +205,17 @@ def simplified_step(sizes=SIZES, formula=simplified_formula) -> Step:
 def gamma_steps(sizes=SIZES, dx_formula=dx_gamma_formula, dgamma=dgamma_formula,
                 dbeta=dbeta_formula) -> list[Step]:
     """dJ/dgamma, dJ/dbeta and dJ/dx in terms of dJ/dy, against J = dy^T (gamma x_hat + beta)."""
-    def vals(n, f):
-        v = _values(n, f)
-        v[DY] = f.dy
-        v[GAMMA] = f.gamma
-        return v
-
     def build_dgamma(n):
         f = forward_affine(n)
-        return f.dJ_dgamma, explicit(dgamma(), n, vals(n, f))[0, 0]
+        return f.dJ_dgamma, explicit(dgamma(), n, _affine_values(n, f))[0, 0]
 
     def build_dbeta(n):
         f = forward_affine(n)
-        return f.dJ_dbeta, explicit(dbeta(), n, vals(n, f))[0, 0]
+        return f.dJ_dbeta, explicit(dbeta(), n, _affine_values(n, f))[0, 0]
 
     def build_dx(n):
         f = forward_affine(n)
-        v = vals(n, f)
-        v[DGAMMA] = explicit(dgamma_formula(), n, v)[0, 0]
-        v[DBETA] = explicit(dbeta_formula(), n, v)[0, 0]
-        rhs = explicit(dx_formula(), n, v)
+        rhs = explicit(dx_formula(), n, _affine_values(n, f))
         return cw.with_s(f.dJ_dx, f.var), cw.with_s(rhs, f.var)
 
     sym = lambda name: sp.Symbol(rf"\frac{{\partial J}}{{\partial {name}}}")  # noqa: E731
@@ -255,17 +230,19 @@ def gamma_steps(sizes=SIZES, dx_formula=dx_gamma_formula, dgamma=dgamma_formula,
 def batch_step(sizes=D_SIZES, d=2, formula=batch_formula) -> Step:
     """dJ/dX for D columns at once, every row vector broadcast over the rows."""
     def build(n):
-        b = forward_batch(n, d)
+        b = batch(n, d)                       # chapter 2's forward pass of D columns
+        var = [radicand - EPS for radicand in b.radicand]
+        truth = sp.Matrix(n, d, lambda i, j: sp.diff(b.J, b.X[i, j]))
         ones = sp.ones(n, 1)
-        inv_std = sp.Matrix(1, d, lambda i, j: (b["var"][j] + EPS) ** -HALF)
-        dgamma = sp.Matrix(1, d, lambda i, j: sum(b["dY"][k, j] * b["X_hat"][k, j] for k in range(n)))
-        dbeta = sp.Matrix(1, d, lambda i, j: sum(b["dY"][:, j]))
-        values = {GAMMA_B: ones * b["gamma"], INV_STD_B: ones * inv_std, DY_B: b["dY"],
-                  DBETA_B: ones * dbeta, DGAMMA_B: ones * dgamma, X_HAT_B: b["X_hat"]}
+        inv_std = sp.Matrix(1, d, lambda i, j: b.radicand[j] ** -HALF)
+        dgamma = sp.Matrix(1, d, lambda i, j: sum(b.G[k, j] * b.X_hat[k, j] for k in range(n)))
+        dbeta = sp.Matrix(1, d, lambda i, j: sum(b.G[:, j]))
+        values = {GAMMA_B: ones * sp.Matrix([b.gamma]), INV_STD_B: ones * inv_std, DY_B: b.G,
+                  DBETA_B: ones * dbeta, DGAMMA_B: ones * dgamma, X_HAT_B: b.X_hat}
         table = {sp.MatrixSymbol(k.name, n, d): v for k, v in values.items()}
         rhs = formula().xreplace({N: sp.Integer(n), D: sp.Integer(d)}).xreplace(table)
         rhs = sp.Matrix(rhs.doit())
-        return _with_s_columns(b["dJ_dX"], b["var"]), _with_s_columns(rhs, b["var"])
+        return _with_s_columns(truth, var), _with_s_columns(rhs, var)
     return check_sizes(f"dJ/dX, D = {d}", build, sizes, extra=f", D = {d}",
                        display=latex(sp.MatrixSymbol(r"\frac{\partial J}{\partial X}", N, D))
                        + " = " + latex(formula()))
@@ -311,11 +288,7 @@ def method_gradients(n):
     values = _values(n, f)
     values[G] = dx_hat
     columnwise = explicit(cw.columnwise_formula(), n, values)
-    v = dict(values)
-    v[DY], v[GAMMA] = dy, gamma
-    v[DGAMMA] = explicit(dgamma_formula(), n, v)[0, 0]
-    v[DBETA] = explicit(dbeta_formula(), n, v)[0, 0]
-    simplified = explicit(dx_gamma_formula(), n, v)
+    simplified = explicit(dx_gamma_formula(), n, _affine_values(n, f))
     return f, {"staged": staged, "rowwise": rowwise, "columnwise": columnwise,
                "simplified": simplified}
 
