@@ -17,11 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lib.checks import as_float_array, check_eps, check_finite
+
 METHODS = ("staged", "rowwise", "columnwise", "simplified")
 """Names accepted by :func:`backward`'s ``method`` argument."""
-
-_FLOATS = (np.float32, np.float64)
-
 
 @dataclass(frozen=True)
 class Cache:
@@ -48,66 +47,31 @@ class Cache:
 # input checks: every message names the argument and what was wrong
 # --------------------------------------------------------------------------
 
-def _as_float_array(name, value, dtype=None):
-    """``value`` as a float32/float64 array; integers become float64."""
-    try:
-        arr = np.asarray(value)
-    except Exception as err:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {err}") from None
-    if dtype is not None:
-        if not (np.issubdtype(arr.dtype, np.number) and not np.iscomplexobj(arr)) or arr.dtype == np.bool_:
-            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-        return arr.astype(dtype, copy=False)
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.integer):
-        return arr.astype(np.float64)
-    if arr.dtype.type not in _FLOATS:
-        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype} "
-                        f"(convert it with .astype(np.float64))")
-    return arr
-
-
-def _check_finite(name, arr):
-    if not np.all(np.isfinite(arr)):
-        bad = np.size(arr) - np.count_nonzero(np.isfinite(arr))
-        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf); "
-                         f"normalization needs finite inputs")
-
-
 def _check_param(name, value, D, dtype):
-    arr = _as_float_array(name, value, dtype)
+    arr = as_float_array(name, value, dtype)
     if arr.shape not in ((D,), (1, D)) and not (D == 1 and arr.shape in ((), (1, 1))):
         raise ValueError(f"{name} must have shape ({D},) or (1, {D}) to match the {D} "
                          f"column(s) of x, got shape {arr.shape}")
-    _check_finite(name, arr)
+    check_finite(name, arr)
     return arr.reshape(D)
 
 
 def _check_x(x):
-    x = _as_float_array("x", x)
+    x = as_float_array("x", x)
     if x.ndim not in (1, 2):
         raise ValueError(f"x must have shape (N, D) or (N,), got {x.ndim}-D shape {x.shape}")
     if x.shape[0] == 0:
         raise ValueError(f"x has an empty batch: shape {x.shape} has N = 0 examples")
     if x.ndim == 2 and x.shape[1] == 0:
         raise ValueError(f"x has no features: shape {x.shape} has D = 0 columns")
-    _check_finite("x", x)
+    check_finite("x", x)
     return x
-
-
-def _check_eps(eps):
-    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"eps must be a positive real number, got {type(eps).__name__}")
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a finite number > 0, got {eps}")
-    return float(eps)
 
 
 def _check_inputs(x, gamma, beta, eps):
     """Checked ``x``, ``x`` as (N, D), ``gamma`` and ``beta`` as (D,) in x's dtype, ``eps``."""
     x = _check_x(x)
-    eps = _check_eps(eps)
+    eps = check_eps(eps)
     x2 = x.reshape(x.shape[0], -1)
     g = _check_param("gamma", gamma, x2.shape[1], x.dtype)
     b = _check_param("beta", beta, x2.shape[1], x.dtype)
@@ -218,7 +182,7 @@ def backward(dy, cache, method="simplified"):
         raise TypeError(f"cache must be the Cache returned by forward(), got {type(cache).__name__}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
-    dy = _as_float_array("dy", dy)
+    dy = as_float_array("dy", dy)
     if dy.shape != cache.x_shape:
         raise ValueError(f"dy must have the shape of x, {cache.x_shape}, got shape {dy.shape}")
     dy = dy.astype(cache.x.dtype, copy=False).reshape(cache.x.shape)
@@ -227,7 +191,7 @@ def backward(dy, cache, method="simplified"):
     # A NaN or inf anywhere in dy makes its column sum dbeta non-finite, so checking
     # the D sums is enough to notice; only then is dy scanned, to name the problem.
     if not np.all(np.isfinite(dbeta)):
-        _check_finite("dy", dy)
+        check_finite("dy", dy)
         raise ValueError("dy is too large: its column sums overflow "
                          f"{cache.x.dtype}; scale the loss down")
     return (dx.reshape(cache.x_shape),

@@ -53,10 +53,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lib.batchnorm import _as_float_array as _as_array, _check_eps, _check_finite  # same rules as batch norm
+from lib.checks import as_float_array as _as_array, check_eps, check_finite  # same rules as batch norm
 
-__all__ = ["Cache", "forward", "backward", "batch_norm", "spatial_batch_norm",
-           "layer_norm", "group_norm", "LAYOUTS"]
+__all__ = ["Cache", "normalize", "input_grad", "forward", "backward", "layout_axes",
+           "batch_norm", "spatial_batch_norm", "layer_norm", "group_norm", "LAYOUTS"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,45 @@ class Cache:
     x_shape: tuple
     gamma_shape: tuple
     beta_shape: tuple
+
+
+# --------------------------------------------------------------------------
+# the numeric core, without input checks
+# --------------------------------------------------------------------------
+# These two functions are the one implementation of the normalization and of
+# its input gradient in lib. They check nothing, so they are fast on the
+# large grids of the experiments, and they allow eps = 0, which the checked
+# layers refuse. They are public to the rest of lib (lib.experiments calls
+# them); a reader's code should call the checked forward() and backward().
+
+def normalize(x, axes=0, eps=0.0):
+    """``(x_hat, var, s)`` of ``x`` over the reduction ``axes``; no input checks.
+
+    .. math:: \\mu = \\operatorname{mean}(x),\\quad
+              \\sigma^2 = \\operatorname{mean}((x-\\mu)^2),\\quad
+              s = \\sqrt{\\sigma^2 + \\epsilon},\\quad \\hat x = (x - \\mu)/s
+
+    ``var`` and ``s`` keep the reduced axes with size 1, so they broadcast
+    against ``x``. ``eps = 0`` is allowed (then a constant group gives NaN).
+    """
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    s = np.sqrt(var + eps)
+    return xc / s, var, s
+
+
+def input_grad(g, x_hat, s, axes=0):
+    """dJ/dx from ``g = dJ/dx_hat`` over the reduction ``axes``; no input checks.
+
+    .. math:: \\frac{\\partial J}{\\partial x} = \\frac1s\\Big[g - \\operatorname{mean}(g)
+              - \\hat x \\odot \\operatorname{mean}(g \\odot \\hat x)\\Big]
+
+    the compact formula of chapter 6, with the means over each group
+    (1/M times the sums of chapter 7). ``s`` broadcasts against ``g``.
+    """
+    return (g - g.mean(axis=axes, keepdims=True)
+            - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)) / s
 
 
 # --------------------------------------------------------------------------
@@ -113,7 +152,7 @@ def _check_param(name, value, x, param_axes, dtype):
     compact = tuple(x.shape[a] for a in param_axes)
     full = tuple(x.shape[a] if a in param_axes else 1 for a in range(x.ndim))
     if arr.shape == compact or arr.shape == full or (arr.size == 1 and all(n == 1 for n in compact)):
-        _check_finite(name, arr)
+        check_finite(name, arr)
         return arr.reshape(full)
     raise ValueError(f"{name} must have shape {compact} (the sizes of x's parameter axes "
                      f"{param_axes}), got shape {arr.shape}")
@@ -160,23 +199,19 @@ def forward(x, gamma, beta, axes, eps=1e-5, param_axes=None):
         raise ValueError("x must have at least one dimension, got a scalar")
     if x.size == 0:
         raise ValueError(f"x is empty: shape {x.shape}")
-    _check_finite("x", x)
+    check_finite("x", x)
     axes = _check_axes("axes", axes, x.ndim)
     if param_axes is None:
         param_axes = tuple(a for a in range(1, x.ndim) if a not in axes)
     param_axes = _check_axes("param_axes", param_axes, x.ndim, allow_empty=True)
-    eps = _check_eps(eps)
+    eps = check_eps(eps)
     g = _check_param("gamma", gamma, x, param_axes, x.dtype)
     b = _check_param("beta", beta, x, param_axes, x.dtype)
     M = int(np.prod([x.shape[a] for a in axes]))
-    mu = x.mean(axis=axes, keepdims=True)
-    xc = x - mu
-    var = (xc * xc).mean(axis=axes, keepdims=True)
-    inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
-    x_hat = xc * inv_std
+    x_hat, _, s = normalize(x, axes, x.dtype.type(eps))
     y = g * x_hat + b
     shared = tuple(a for a in range(x.ndim) if a not in param_axes)
-    cache = Cache(x_hat=x_hat, inv_std=inv_std, gamma=g, axes=axes, shared_axes=shared,
+    cache = Cache(x_hat=x_hat, inv_std=1.0 / s, gamma=g, axes=axes, shared_axes=shared,
                   M=M, eps=eps, x_shape=x.shape, gamma_shape=np.shape(gamma),
                   beta_shape=np.shape(beta))
     return y, cache
@@ -212,15 +247,12 @@ def backward(dy, cache):
     dy = _as_array("dy", dy)
     if dy.shape != cache.x_shape:
         raise ValueError(f"dy must have the shape of x, {cache.x_shape}, got shape {dy.shape}")
-    _check_finite("dy", dy)
+    check_finite("dy", dy)
     c = cache
     dy = dy.astype(c.x_hat.dtype, copy=False).reshape(c.x_hat.shape)
     dbeta = dy.sum(axis=c.shared_axes)
     dgamma = (dy * c.x_hat).sum(axis=c.shared_axes)
-    g = c.gamma * dy                                       # dJ/dx_hat
-    sum_g = g.sum(axis=c.axes, keepdims=True)
-    sum_gx = (g * c.x_hat).sum(axis=c.axes, keepdims=True)
-    dx = (c.inv_std / c.M) * (c.M * g - sum_g - c.x_hat * sum_gx)
+    dx = input_grad(c.gamma * dy, c.x_hat, 1.0, c.axes) * c.inv_std   # g = gamma dy = dJ/dx_hat
     return (dx.reshape(c.x_shape), dgamma.reshape(c.gamma_shape),
             dbeta.reshape(c.beta_shape))
 
@@ -229,11 +261,40 @@ def backward(dy, cache):
 # the layouts: only the axes change
 # --------------------------------------------------------------------------
 
+def layout_axes(layout, shape, G=None):
+    """``(working shape, reduction axes, parameter axes)`` of a named layout.
+
+    The one table of layouts in lib (:mod:`lib.steps.layouts` uses it for
+    its symbolic checks). Group norm views (N, C, H, W) as
+    (N, G, C/G, H, W); the other layouts keep the shape.
+    """
+    shape = tuple(shape)
+    if layout == "batch norm":
+        return shape, (0,), (1,)
+    if layout == "spatial batch norm":
+        return shape, (0, 2, 3), (1,)
+    if layout == "layer norm":
+        feats = tuple(range(1, len(shape)))
+        return shape, feats, feats
+    if layout == "group norm":
+        N, C, H, W = shape
+        if G is None or C % G:
+            raise ValueError(f"group norm needs a number of groups G dividing C = {C}, got {G}")
+        return (N, G, C // G, H, W), (2, 3, 4), (1, 2)
+    raise ValueError(f"unknown layout {layout!r}; choose from {tuple(LAYOUTS)}")
+
+
 def _check_ndim(name, x, ndim, shape_text):
     x = _as_array("x", x)
     if x.ndim != ndim:
         raise ValueError(f"{name} needs x of shape {shape_text}, got {x.ndim}-D shape {x.shape}")
     return x
+
+
+def _layout_forward(layout, x, gamma, beta, eps):
+    """:func:`forward` with the axes of ``layout`` (:func:`layout_axes`)."""
+    _, axes, param_axes = layout_axes(layout, x.shape)
+    return forward(x, gamma, beta, axes=axes, eps=eps, param_axes=param_axes)
 
 
 def batch_norm(x, gamma, beta, eps=1e-5):
@@ -242,8 +303,7 @@ def batch_norm(x, gamma, beta, eps=1e-5):
     The effective batch is M = N; ``gamma``, ``beta`` have shape (D,).
     Same numbers as :func:`lib.batchnorm.forward`.
     """
-    x = _check_ndim("batch_norm", x, 2, "(N, D)")
-    return forward(x, gamma, beta, axes=0, eps=eps, param_axes=1)
+    return _layout_forward("batch norm", _check_ndim("batch_norm", x, 2, "(N, D)"), gamma, beta, eps)
 
 
 def spatial_batch_norm(x, gamma, beta, eps=1e-5):
@@ -254,7 +314,7 @@ def spatial_batch_norm(x, gamma, beta, eps=1e-5):
     ``gamma``, ``beta`` have shape (C,).
     """
     x = _check_ndim("spatial_batch_norm", x, 4, "(N, C, H, W)")
-    return forward(x, gamma, beta, axes=(0, 2, 3), eps=eps, param_axes=1)
+    return _layout_forward("spatial batch norm", x, gamma, beta, eps)
 
 
 def layer_norm(x, gamma, beta, eps=1e-5):
@@ -269,8 +329,7 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     if x.ndim < 2:
         raise ValueError(f"layer_norm needs x of shape (N, D) or (N, D1, ...), "
                          f"got {x.ndim}-D shape {x.shape}")
-    feats = tuple(range(1, x.ndim))
-    return forward(x, gamma, beta, axes=feats, eps=eps, param_axes=feats)
+    return _layout_forward("layer norm", x, gamma, beta, eps)
 
 
 def group_norm(x, gamma, beta, G, eps=1e-5):
@@ -296,8 +355,10 @@ def group_norm(x, gamma, beta, G, eps=1e-5):
     for name, arr in (("gamma", g), ("beta", b)):
         if arr.shape != (C,):
             raise ValueError(f"{name} must have shape ({C},) (one per channel), got shape {arr.shape}")
-    y, cache = forward(x.reshape(N, G, C // G, H, W), g.reshape(G, C // G),
-                       b.reshape(G, C // G), axes=(2, 3, 4), eps=eps, param_axes=(1, 2))
+    work, axes, param_axes = layout_axes("group norm", x.shape, G)
+    pshape = tuple(work[a] for a in param_axes)
+    y, cache = forward(x.reshape(work), g.reshape(pshape), b.reshape(pshape),
+                       axes=axes, eps=eps, param_axes=param_axes)
     cache = replace(cache, x_shape=x.shape, gamma_shape=np.shape(gamma), beta_shape=np.shape(beta))
     return y.reshape(x.shape), cache
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from lib import batchnorm as bn
 from lib import experiments as E
+from lib.experiments import depth as depth_mod, noise
 
 # --------------------------------------------------------------------------
 # 1. the backward map (1/s) P
@@ -209,8 +210,8 @@ def test_batch_noise_is_deterministic():
 def test_batch_noise_gradient_matches_lib_batchnorm():
     d = E.batch_noise(5, n_batches=3, D=3, seed=2)
     # rebuild the first batch and differentiate it with lib.batchnorm
-    x0, t0, v, _ = E._noise_setup(3, 2)
-    others, t_others = E._noise_pool(256, 3, 3, 2)
+    x0, t0, v, _ = noise._noise_setup(3, 2)
+    others, t_others = noise._noise_pool(256, 3, 3, 2)
     X = np.vstack([x0, others[0, :4]])
     T = np.concatenate([[t0], t_others[0, :4]])
     y, cache = bn.forward(X, np.ones(3), np.zeros(3))
@@ -252,8 +253,8 @@ def test_depth_profile_gradient_matches_finite_differences():
     # a 3-layer ReLU + BN net, B = 5, width 4: compare dJ/dW_1 (norm) with finite differences
     from lib.gradcheck import numerical_gradient
     depth, B, width, seed = 3, 5, 4, 0
-    W_all = E._depth_weights(E._MAX_DEPTH, width, seed)[:depth].copy()
-    h0, G = E._depth_inputs(B, width, seed)
+    W_all = depth_mod._depth_weights(depth_mod._MAX_DEPTH, width, seed)[:depth].copy()
+    h0, G = depth_mod._depth_inputs(B, width, seed)
 
     def loss(W1):
         h = h0
@@ -309,3 +310,27 @@ def test_scale_response_a_zero_explains():
 def test_bad_arguments_name_the_argument(call, exc, word):
     with pytest.raises(exc, match=rf"^{word} "):
         call()
+
+
+def test_cached_results_cannot_be_changed_by_a_caller():
+    # a reader who writes into a result must not change what the next call returns
+    ref = E.batch_noise(8)["reference"]
+    with pytest.raises(ValueError, match="read-only"):
+        ref[:] = 0
+    assert np.isfinite(E.batch_noise(16)["spread"])
+    grid = E.scale_response(1.0)["a_grid"]
+    with pytest.raises(ValueError, match="read-only"):
+        grid[0] = -1.0
+    prof = E.depth_profile(5, 8)
+    prof["grad_sq"][:] = 0                       # a copy: writable, and harmless
+    assert E.depth_profile(5, 8)["grad_sq"].min() > 0
+
+
+def test_table_is_text_and_an_html_table():
+    t = E.table([{"N": 4, "spread": 0.5}, {"N": 16, "spread": 0.25}], title="noise")
+    assert str(t).splitlines()[1].split() == ["N", "spread"]
+    html = t._repr_html_()
+    assert html.startswith('<table class="bn-table"><caption>noise</caption>')
+    assert html.count("<tr>") == 3 and '<th scope="col" style="text-align:right">N</th>' in html
+    kv = E.table({"rank P": 4})._repr_html_()
+    assert '<th scope="row"' in kv and "<td" in kv and ">4</td>" in kv
