@@ -197,13 +197,29 @@ def test_reusing_the_axes_draws_the_same_picture_as_a_fresh_figure(name):
 # -- the display bundle and the static rendering --------------------------------
 
 @pytest.mark.parametrize("name", list(FACTORIES))
-def test_bundle_has_the_live_widget_and_the_static_html(name, static):
+def test_bundle_has_the_live_widget_and_the_static_html(name, static, monkeypatch):
     w, html = static[name]
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")           # as in a site build
     bundle = w._repr_mimebundle_()
     view = bundle["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == w.live.model_id
     assert bundle["text/html"] == html
     assert bundle["text/plain"]
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_a_readers_kernel_never_draws_the_static_frames(name, monkeypatch):
+    monkeypatch.delenv(widgets.STATIC_ENV, raising=False)
+    w = FACTORIES[name]()
+    monkeypatch.setattr(w, "static_html", lambda: pytest.fail("drew the static frames"))
+    drawn = []
+    real_png = w.png
+    monkeypatch.setattr(w, "png", lambda *a, **k: drawn.append(k) or real_png(*a, **k))
+    bundle = w._repr_mimebundle_()
+    assert "text/html" not in bundle and "application/vnd.jupyter.widget-view+json" in bundle
+    assert len(drawn) == 1                               # the one frame the live view shows
+    w._widgets[w.controls[0].key].value = w.controls[0].values[0]
+    assert len(drawn) == 2                               # one more per slider move
 
 
 @pytest.mark.parametrize("name", list(FACTORIES))

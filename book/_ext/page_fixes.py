@@ -12,7 +12,7 @@
    so the entries become ``role="listitem"``.
 4. myst-nb copies a notebook's saved ipywidgets state into its page as an inline script. The
    site never loads ipywidgets' JavaScript (a widget shows its static rendering instead, see
-   lib/widgets.py), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
+   lib/widgets/), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
 """
 from __future__ import annotations
 

@@ -1,0 +1,150 @@
+"""The static rendering: every frame drawn in advance, a few lines of JavaScript.
+
+The built site has no kernel, so a slider figure is drawn at every point of
+its static grid, the frames are embedded as PNG data URIs, and inline
+JavaScript (no library, no network) shows the frame the controls point at.
+
+Drawing every frame takes seconds, so it happens only when the book is
+built: the site build sets :data:`STATIC_ENV` (``book/_ext/static_widgets.py``
+does it for every Jupyter Book build), and a reader's kernel, where it is
+not set, never draws them. The HTML is also cached on disk, keyed by a
+digest of ``lib``'s source and the library versions (:data:`CACHE_ENV`), so
+that rebuilding the book after a change elsewhere does not draw them again.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import math
+import os
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+
+__all__ = ["STATIC_ENV", "CACHE_ENV", "static_enabled", "cache_dir", "cache_path",
+           "render", "lib_fingerprint", "write_quietly"]
+
+STATIC_ENV = "BNBOOK_STATIC_WIDGETS"
+"""Environment variable: ``1`` while the site is built (draw the static frames)."""
+
+CACHE_ENV = "BNBOOK_WIDGET_CACHE"
+"""Environment variable: folder of the static-HTML cache, or ``off``."""
+
+_OFF = ("", "0", "off", "no", "false")
+
+
+def static_enabled() -> bool:
+    """True while the site is built (``$BNBOOK_STATIC_WIDGETS`` set and not off)."""
+    return os.environ.get(STATIC_ENV, "").strip().lower() not in _OFF
+
+
+def cache_dir():
+    """Folder of the static-HTML cache (None when ``$BNBOOK_WIDGET_CACHE=off``).
+
+    Default ``$XDG_CACHE_HOME/bnbook-widgets`` (``~/.cache/bnbook-widgets``).
+    """
+    setting = os.environ.get(CACHE_ENV)
+    if setting is not None and setting.strip().lower() in _OFF:
+        return None
+    if setting:
+        return Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "bnbook-widgets"
+
+
+def write_quietly(path, text):
+    """Write ``text`` atomically; a read-only or missing disk only costs the cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def lib_fingerprint() -> str:
+    """Digest of the lib package's source and of the libraries that draw the frames."""
+    import PIL
+
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    h.update(f"{np.__version__} {mpl.__version__} {PIL.__version__}".encode())
+    return h.hexdigest()
+
+
+def cache_path(fig, start):
+    """Where the static HTML of ``fig`` starting at ``start`` is cached (or None)."""
+    folder = cache_dir()
+    if not fig.fingerprint or folder is None:
+        return None
+    spec = json.dumps([fig.name, fig.title, fig.fingerprint, fig.panels,
+                       list(fig.figsize), fig.static_dpi, [repr(start[c.key]) for c in fig.controls],
+                       [[c.key, c.label, [repr(v) for v in c.values],
+                         [repr(v) for v in c.static], [c.text(v) for v in c.static]]
+                        for c in fig.controls]])
+    digest = hashlib.sha256(spec.encode()).hexdigest()[:16]
+    return folder / f"{fig.name}-{fig.fingerprint[:12]}-{digest}.html"
+
+
+def _control_html(c, i):
+    """The control and its value display, at static grid position ``i``."""
+    esc = html.escape
+    labels = esc(json.dumps([c.fmt(v) for v in c.static]), quote=True)
+    attrs = f'data-control="{esc(c.key)}" data-labels="{labels}"'
+    if c.numeric:
+        ctl = (f'<input type="range" class="bn-slider" {attrs} min="0" '
+               f'max="{len(c.static) - 1}" step="1" value="{i}" '
+               f'aria-valuetext="{esc(c.fmt(c.static[i]))}">')
+    else:
+        opts = "".join(f'<option value="{j}"{" selected" if j == i else ""}>'
+                       f'{esc(c.fmt(v))}</option>' for j, v in enumerate(c.static))
+        ctl = f'<select class="bn-choice" {attrs}>{opts}</select>'
+    return (f'<span><label>{esc(c.label)} {ctl}</label> '
+            f'<output class="bn-value" data-control="{esc(c.key)}" '
+            f'aria-live="polite">{esc(c.fmt(c.static[i]))}</output></span>')
+
+
+def render(fig, start) -> str:
+    """The self-contained static HTML of slider figure ``fig``, showing ``start`` first."""
+    esc = html.escape
+    parts = [f'<div class="bn-static-widget" data-widget="{esc(fig.name)}" '
+             f'role="group" aria-label="{esc(fig.title)}" '
+             f'data-frames="{math.prod(len(c.static) for c in fig.controls)}">',
+             '<div class="bn-controls" style="display:flex;flex-wrap:wrap;'
+             'gap:0.4em 1.5em;align-items:center;margin-bottom:0.3em">']
+    parts += [_control_html(c, c.index(start[c.key], static=True)) for c in fig.controls]
+    parts.append('</div><div class="bn-frames">')
+    width, height = (int(round(s * fig.static_dpi)) for s in fig.figsize)
+    for values in fig.grid(static=True):
+        key = "-".join(str(c.index(values[c.key], static=True)) for c in fig.controls)
+        shown = values == start
+        src = base64.b64encode(fig.png(fig.static_dpi, palette=True, **values)).decode()
+        parts.append(f'<img class="bn-frame" data-key="{key}" width="{width}" '
+                     f'height="{height}" style="max-width:100%;height:auto" '
+                     f'alt="{esc(fig.alt(**values), quote=True)}"'
+                     f'{"" if shown else " hidden"} src="data:image/png;base64,{src}">')
+    parts.append(f"</div><script>{STATIC_JS}</script></div>")
+    return "".join(parts)
+
+
+# Wires every not-yet-ready static widget on the page: the controls pick a
+# frame by its data-key, the <output> and aria-valuetext follow.
+STATIC_JS = """(function(){document.querySelectorAll('.bn-static-widget:not([data-ready])')\
+.forEach(function(root){root.setAttribute('data-ready','');\
+var ctls=root.querySelectorAll('.bn-slider,.bn-choice'),imgs=root.querySelectorAll('img.bn-frame');\
+function show(){var key=[];ctls.forEach(function(el){var i=+el.value,\
+t=JSON.parse(el.getAttribute('data-labels'))[i],k=el.getAttribute('data-control');key.push(i);\
+root.querySelector('output[data-control="'+k+'"]').textContent=t;\
+if(el.type==='range'){el.setAttribute('aria-valuetext',t);}});key=key.join('-');\
+imgs.forEach(function(img){img.hidden=img.getAttribute('data-key')!==key;});}\
+ctls.forEach(function(el){el.addEventListener('input',show);el.addEventListener('change',show);});\
+show();});})();"""
+
+
