@@ -66,7 +66,7 @@ bench: $(BOOK_STAMP)
 # student notebooks and autograder zips; regenerated when a master or the lib they use changes.
 ASSIGNMENTS_STAMP := assignments/dist/.generated
 $(ASSIGNMENTS_STAMP): $(TEST_STAMP) $(wildcard assignments/masters/*.py) assignments/tools/generate.py \
-                      lib/__init__.py lib/batchnorm.py lib/gradcheck.py lib/exercises.py lib/symbolic.py
+                      $(wildcard lib/*.py)
 	@echo ">> generating student notebooks and autograders into assignments/dist (otter assign)"
 	$(BIN)/python assignments/tools/generate.py --out assignments/dist
 	@touch $@

@@ -18,17 +18,15 @@ assignments (``assignments/`` in the repository) both use this module.
 """
 from __future__ import annotations
 
-import signal
-import threading
-from contextlib import contextmanager
-
 import numpy as np
 
 from lib import batchnorm
 from lib.gradcheck import rel_error
+from lib.timeouts import SECONDS, TooSlow, call_reader, time_limit  # noqa: F401  (re-exported)
 
-__all__ = ["Mistake", "require", "time_limit", "call_reader", "reference", "problem", "diagnose_dx", "diagnose_dgamma",
-           "diagnose_dbeta", "diagnose_backward", "diagnose_number", "diagnose_expr"]
+__all__ = ["Mistake", "require", "time_limit", "call_reader", "reference", "problem",
+           "diagnose_dx", "diagnose_dgamma", "diagnose_dbeta", "diagnose_backward",
+           "diagnose_number", "diagnose_expr"]
 
 TOL = 1e-7
 """Largest relative error (:func:`lib.gradcheck.rel_error`) counted as equal."""
@@ -46,56 +44,6 @@ def require(message):
     """
     if message is not None:
         raise Mistake(message)
-
-
-SECONDS = 5
-"""How long a reader's function may run inside a check before it is stopped."""
-
-
-class TooSlow(Exception):
-    """Raised inside :func:`time_limit` when the time is up."""
-
-
-@contextmanager
-def time_limit(seconds=SECONDS):
-    """Stop the block with :class:`TooSlow` after ``seconds`` (main thread, Unix only).
-
-    Elsewhere the block simply runs without a limit. Used so that an
-    endless loop in a reader's function becomes a message, not a hang.
-    """
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def stop(signum, frame):
-        raise TooSlow(f"did not finish within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def call_reader(function, *args, seconds=SECONDS):
-    """``(result, None)`` or ``(None, message)`` for a call of a reader's function.
-
-    Exceptions and endless loops become messages naming what happened.
-    """
-    name = getattr(function, "__name__", "your function")
-    if not callable(function):
-        return None, f"{name} should be a function, got {type(function).__name__}."
-    try:
-        with time_limit(seconds):
-            return function(*args), None
-    except TooSlow:
-        return None, (f"{name} did not finish within {seconds:g} s and was stopped: "
-                      f"is there an endless loop?")
-    except Exception as err:  # the reader's code: report it, do not crash
-        return None, f"{name} raised {type(err).__name__}: {err}"
 
 
 def problem(N=6, D=3, seed=0):
@@ -183,24 +131,44 @@ def diagnose_dx(dx, x, gamma, dy, eps=1e-5):
     arr, message = _as_array("dx", dx)
     if message:
         return message
-    N, D = ref.shape
     if arr.shape != ref.shape:
-        if arr.shape == ref.T.shape and N != D:
-            return (f"wrong shape: dx has shape {arr.shape}, the transpose of x's {ref.shape}. "
-                    f"dx must have the shape of x: one row per example.")
-        if arr.shape in ((D,), (1, D)):
-            return (f"wrong shape: dx has shape {arr.shape}, one value per feature. "
-                    f"You summed over the batch; dx needs one row per example, shape {ref.shape} "
-                    f"(only dgamma and dbeta are summed over axis 0).")
-        return f"wrong shape: dx has shape {arr.shape}, but x has shape {ref.shape}."
+        return _dx_shape_message(arr.shape, ref.shape)
     if _same(arr, ref):
         return None
+    message = _first_match(arr, _dx_mistakes(ref, cache, np.asarray(dy, dtype=float), eps))
+    if message:
+        return message
+    col = np.abs(arr.sum(axis=0)).max()
+    scale = np.abs(arr).max()
+    hint = ""
+    if col > 1e-6 * max(scale, 1e-300):
+        hint = (f" A hint: every column of the true dx sums to zero (mu's path removes the mean), "
+                f"but yours sums to up to {col:.3g}.")
+    return (f"dx is wrong (relative error {rel_error(arr, ref):.2g}) and does not match a "
+            f"typical mistake.{hint} Compare it stage by stage with the staged backward pass.")
+
+
+def _dx_shape_message(shape, right):
+    """What is wrong with a dx of ``shape`` when x has shape ``right``."""
+    N, D = right
+    if shape == right[::-1] and N != D:
+        return (f"wrong shape: dx has shape {shape}, the transpose of x's {right}. "
+                f"dx must have the shape of x: one row per example.")
+    if shape in ((D,), (1, D)):
+        return (f"wrong shape: dx has shape {shape}, one value per feature. "
+                f"You summed over the batch; dx needs one row per example, shape {right} "
+                f"(only dgamma and dbeta are summed over axis 0).")
+    return f"wrong shape: dx has shape {shape}, but x has shape {right}."
+
+
+def _dx_mistakes(ref, cache, dy, eps):
+    """``(wrong dx, message)`` for each typical mistake, computed on the problem."""
+    N = ref.shape[0]
     xc, x_hat, inv_std, g = cache.x - cache.mu, cache.x_hat, cache.inv_std, cache.gamma
-    dy = np.asarray(dy, dtype=float)
     s_u = np.sqrt(cache.var * N / (N - 1) + eps)        # with the unbiased variance
     x_hat_u = xc / s_u
     unbiased = g / s_u * (dy - dy.mean(axis=0) - x_hat_u * (dy * x_hat_u).sum(axis=0) / (N - 1))
-    known = [
+    return [
         (-ref, "sign error: your dx is exactly minus the right one. Check the sign of the "
                "terms through the mean and the variance (d(x - mu)/dmu = -1)."),
         (ref / g, "forgotten gamma: your dx is right for gamma = 1. The gradient reaching x_hat "
@@ -225,17 +193,6 @@ def diagnose_dx(dx, x, gamma, dy, eps=1e-5):
         (ref * N, "a factor N too large: check the 1/N in front of the bracket."),
         (ref / N, "a factor 1/N too small: only the mean and variance terms are divided by N."),
     ]
-    message = _first_match(arr, known)
-    if message:
-        return message
-    col = np.abs(arr.sum(axis=0)).max()
-    scale = np.abs(arr).max()
-    hint = ""
-    if col > 1e-6 * max(scale, 1e-300):
-        hint = (f" A hint: every column of the true dx sums to zero (mu's path removes the mean), "
-                f"but yours sums to up to {col:.3g}.")
-    return (f"dx is wrong (relative error {rel_error(arr, ref):.2g}) and does not match a "
-            f"typical mistake.{hint} Compare it stage by stage with the staged backward pass.")
 
 
 def _diagnose_sum(name, value, ref, N, known, right):

@@ -5,9 +5,10 @@ import pytest
 import sympy as sp
 
 from lib.steps import columnwise as cw
-from lib.steps.columnwise import (C, EPS, GRAD_C, G, I, N, ONES, R, SIGMA2, _add, _centre,
-                                  _mul, explicit, forward)
-from lib.symbolic import StepError, column
+from lib.steps.columnwise import C, GRAD_C, G, I, N, ONES, R, SIGMA2
+from lib.steps.forward import column_pass as forward
+from lib.steps.matrices import add as _add, centre as _centre, mul as _mul, with_s
+from lib.symbolic import EPS, StepError
 
 SMALL = [2, 3]          # the mutations need only one size to fail; two keep them honest
 
@@ -38,13 +39,6 @@ def test_displays_show_the_formulas_of_the_chapter():
 # mutations: one wrong candidate per step, each must raise StepError
 # --------------------------------------------------------------------------
 
-def _centring_with(matrix):
-    def rhs(n):
-        f = forward(n)
-        return explicit(_mul(matrix, cw.x), n, {cw.x: f.x, I: sp.eye(n), ONES: sp.ones(n, n)})
-    return rhs
-
-
 @pytest.mark.parametrize("matrix", [
     _add(I, _mul(-1 / (N - 1), ONES)),       # wrong denominator
     _add(I, _mul(1 / N, ONES)),              # flipped sign
@@ -52,25 +46,19 @@ def _centring_with(matrix):
 ], ids=["denominator", "sign", "dropped"])
 def test_centring_mutations_fail(matrix):
     with pytest.raises(StepError):
-        cw.centring_step(sizes=SMALL, rhs=_centring_with(matrix))
+        cw.centring_step(_mul(matrix, cw.x), sizes=SMALL)
 
 
 def test_unbiased_variance_fails():
-    def rhs(n):
-        return explicit(_mul(1 / (N - 1), R.T, R), n, {R: forward(n).R})[0, 0]
     with pytest.raises(StepError):
-        cw.variance_step(sizes=SMALL, rhs=rhs)
+        cw.variance_step(_mul(1 / (N - 1), R.T, R), sizes=SMALL)
 
 
 @pytest.mark.parametrize("exponent", [sp.Rational(-1, 4), sp.Rational(1, 2), -1])
 def test_normalise_wrong_exponent_fails(exponent):
     # -1/4 is the (sqrt(sigma^2 + eps))^(-1/2) slip of one widely read post
-    def rhs(n):
-        f = forward(n)
-        values = {R: f.R, C: (f.var + EPS) ** exponent}
-        return explicit(cw.normalise_formula(), n, values)
     with pytest.raises(StepError):
-        cw.normalise_step(sizes=SMALL, rhs=rhs)
+        cw.normalise_step(_mul((SIGMA2 + EPS) ** exponent, R), sizes=SMALL)
 
 
 def _grad_c_variant(coeff, exponent):
@@ -87,14 +75,8 @@ GRAD_C_MUTANTS = {
 
 @pytest.mark.parametrize("name", GRAD_C_MUTANTS)
 def test_grad_c_mutations_fail(name):
-    formula = GRAD_C_MUTANTS[name]
-
-    def rhs(n):
-        r = column("r", n)
-        var = (r.T * r)[0, 0] / n
-        return explicit(formula(), n, {R: r, SIGMA2: var})
     with pytest.raises(StepError):
-        cw.grad_c_step(sizes=SMALL, rhs=rhs)
+        cw.grad_c_step(GRAD_C_MUTANTS[name](), sizes=SMALL)
 
 
 LEMMA_MUTANTS = {
@@ -106,45 +88,39 @@ LEMMA_MUTANTS = {
 
 @pytest.mark.parametrize("name", LEMMA_MUTANTS)
 def test_lemma_mutations_fail(name):
-    formula = LEMMA_MUTANTS[name]
-
-    def rhs(n):
-        r = column("r", n)
-        var = (r.T * r)[0, 0] / n
-        values = {R: r, SIGMA2: var, C: (var + EPS) ** sp.Rational(-1, 2), I: sp.eye(n)}
-        values[GRAD_C] = explicit(cw.grad_c_formula(), n, values)
-        values[G] = column("g", n)
-        return explicit(formula(), n, values)
     with pytest.raises(StepError):
-        cw.lemma_step(sizes=SMALL, rhs=rhs)
+        cw.lemma_step(LEMMA_MUTANTS[name](), sizes=SMALL)
+
+
+def _with_grad_c(variant):
+    """The column-wise formula with a wrong dc/dR put in for GRAD_C."""
+    return lambda: cw.columnwise_formula().xreplace({GRAD_C: variant()})
 
 
 COLUMNWISE_MUTANTS = {
-    "no linear map": dict(formula=lambda: cw.lemma_formula()),
-    "wrong exponent in dc/dR": dict(grad_c=_grad_c_variant(-1 / N, sp.Rational(-1, 2))),
-    "flipped sign of dc/dR": dict(grad_c=_grad_c_variant(1 / N, sp.Rational(-3, 2))),
-    "centring with 1/(N-1)": dict(formula=lambda: _mul(
-        sp.Transpose(_add(I, _mul(-1 / (N - 1), ONES))), *cw.lemma_formula().args)),
+    "no linear map": lambda: cw.lemma_formula(),
+    "wrong exponent in dc/dR": _with_grad_c(_grad_c_variant(-1 / N, sp.Rational(-1, 2))),
+    "flipped sign of dc/dR": _with_grad_c(_grad_c_variant(1 / N, sp.Rational(-3, 2))),
+    "centring with 1/(N-1)": lambda: _mul(
+        sp.Transpose(_add(I, _mul(-1 / (N - 1), ONES))), *cw.lemma_formula().args),
 }
 
 
 @pytest.mark.parametrize("name", COLUMNWISE_MUTANTS)
 def test_columnwise_mutations_fail(name):
-    kwargs = COLUMNWISE_MUTANTS[name]
     with pytest.raises(StepError):
-        cw.columnwise_step(sizes=SMALL, rhs=lambda n: cw.columnwise_rhs(n, **kwargs))
+        cw.columnwise_step(COLUMNWISE_MUTANTS[name](), sizes=SMALL)
 
 
 def test_transpose_of_centring_is_harmless():
     """(I - 1/N) is symmetric, so leaving out the transpose is *not* a mistake."""
-    formula = lambda: _mul(_centre(), *cw.lemma_formula().args)  # noqa: E731
-    cw.columnwise_step(sizes=SMALL, rhs=lambda n: cw.columnwise_rhs(n, formula=formula))
+    cw.columnwise_step(_mul(_centre(), *cw.lemma_formula().args), sizes=SMALL)
 
 
 def test_general_centring_mutation_fails():
     j, i, x = cw._j, cw._i, cw._xi
     with pytest.raises(StepError):
-        cw.general_centring_step(rhs=sp.Sum(sp.KroneckerDelta(i, j) * x[j], (j, 1, N)))
+        cw.general_centring_step(sp.Sum(sp.KroneckerDelta(i, j) * x[j], (j, 1, N)))
 
 
 @pytest.mark.parametrize("coeff,exponent", [(-1 / N, sp.Rational(-1, 2)),
@@ -155,12 +131,12 @@ def test_general_grad_c_mutations_fail(coeff, exponent):
     j, i, Ri = cw._j, cw._i, cw._Ri
     sigma2 = sp.Sum(Ri[j] ** 2, (j, 1, N)) / N
     with pytest.raises(StepError):
-        cw.general_grad_c_step(rhs=coeff * (sigma2 + EPS) ** exponent * Ri[i])
+        cw.general_grad_c_step(coeff * (sigma2 + EPS) ** exponent * Ri[i])
 
 
 def test_with_s_keeps_a_wrong_exponent():
     """The s-substitution must not hide a wrong power of sigma^2 + eps."""
     f = forward(3)
     wrong = (f.var + EPS) ** sp.Rational(-1, 4)
-    assert cw.with_s(wrong, f.var) != cw.with_s((f.var + EPS) ** sp.Rational(-1, 2), f.var)
-    assert cw.with_s((f.var + EPS) ** sp.Rational(-3, 2), f.var) == cw.S ** -3
+    assert with_s(wrong, f.var) != with_s((f.var + EPS) ** sp.Rational(-1, 2), f.var)
+    assert with_s((f.var + EPS) ** sp.Rational(-3, 2), f.var) == cw.S ** -3

@@ -52,12 +52,16 @@ def test_chain_mutations_fail(wrong):
 @pytest.mark.parametrize("wrong", [{"c_term": False}, {"transpose": True}])
 def test_lemma_mutations_fail(wrong):
     with pytest.raises(StepError, match="vector product rule"):
-        L.lemma_step(sizes=[2], **wrong)
+        L.lemma_step(L.lemma_formula(**wrong), sizes=[2])
 
 
 def test_scalar_case_mutation_fails():
+    S = L.Setting(1)
+    v, c = S.v[0], S.c
     with pytest.raises(StepError, match="product rule"):
-        L.scalar_case_steps(wrong_sign=-1)
+        L.product_rule_step(c.diff(v) * v - c)                      # flipped sign of c
+    with pytest.raises(StepError, match="lemma at n = 1"):
+        L.scalar_lemma_step((S.grad_c[0] * v - c) * S.df_du[0])
 
 
 def test_lemma_numerically_for_the_normalization():

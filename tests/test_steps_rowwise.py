@@ -76,6 +76,9 @@ def test_dmu_short_mutations_fail(wrong):
         R.dmu_short_step(wrong)
 
 
+PATH_STEPS = [R.direct_path_step, R.mean_path_step, R.var_path_step]
+
+
 @pytest.mark.parametrize("number, wrong", [
     (0, sp.Integer(1)),                  # forgot 1/s
     (0, 1 / s ** 2),                     # wrong power
@@ -85,7 +88,7 @@ def test_dmu_short_mutations_fail(wrong):
 ])
 def test_path_local_mutations_fail(number, wrong):
     with pytest.raises(StepError):
-        R.path_local_steps(sizes=SMALL, overrides={number: wrong})
+        PATH_STEPS[number](wrong, sizes=SMALL)
 
 
 @pytest.mark.parametrize("formula", [
@@ -101,7 +104,7 @@ def test_dx_mutations_fail(formula):
 
 def test_dx_with_the_wrong_exponent_in_dvar_fails():
     with pytest.raises(StepError, match="three paths"):
-        R.dx_step(dvar_rhs=R.dvar_formula(base=ROOT), sizes=SMALL)
+        R.dx_step(R.dx_formula().subs(R.dvar, R.dvar_formula(base=ROOT)), sizes=SMALL)
 
 
 def _mutate(number, change):
@@ -113,9 +116,10 @@ def _mutate(number, change):
 
 @pytest.mark.parametrize("number", range(len(R.NODES)))
 def test_every_local_derivative_mutation_fails(number):
-    node, _, wrt, local = _mutate(number, lambda d: -d + 1)[number]
+    nodes = _mutate(number, lambda d: -d + 1)
+    node, _, wrt, _ = nodes[number]
     with pytest.raises(StepError, match=f"local derivative d{node}/d{wrt}"):
-        R.local_step(node, wrt, local, sizes=SMALL)
+        R.local_steps(nodes, sizes=SMALL)
 
 
 @pytest.mark.parametrize("number", range(len(R.NODES)))

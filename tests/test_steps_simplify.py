@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from lib import batchnorm as bn
 from lib.gradcheck import numerical_gradient, rel_error
 from lib.steps import simplify as sm
-from lib.steps.columnwise import (EPS, G, I, N, ONES, ONES_N, S, SIGMA2, X_HAT, _add,
-                                  _centre, _mul)
-from lib.symbolic import StepError
+from lib.steps.columnwise import G, SIGMA2, X_HAT
+from lib.steps.matrices import I, N, ONES, ONES_N, S, add as _add, centre as _centre, mul as _mul
+from lib.steps.matrices import with_s
+from lib.symbolic import EPS, StepError
 
 from conftest import BOOK
 
@@ -32,7 +33,8 @@ def test_step_holds(step):
 
 
 def test_gamma_and_method_steps_hold():
-    assert [s.name for s in sm.gamma_steps()] == ["dJ/dgamma", "dJ/dbeta", "dJ/dx with gamma"]
+    assert [s.name for s in (sm.dgamma_step(), sm.dbeta_step(), sm.dx_gamma_step())] == [
+        "dJ/dgamma", "dJ/dbeta", "dJ/dx with gamma"]
     assert len(sm.methods_step()) == 4
 
 
@@ -53,7 +55,7 @@ def test_substituted_wrong_exponent_fails():
         return _mul((SIGMA2 + EPS) ** sp.Rational(-3, 2), sp.Transpose(_centre()),
                     _add(I, _mul(-1 / N, X_HAT, X_HAT.T)), G)
     with pytest.raises(StepError):
-        sm.substituted_step(sizes=SMALL, formula=wrong)
+        sm.substituted_step(wrong(), sizes=SMALL)
 
 
 def test_substituted_flipped_sign_fails():
@@ -61,7 +63,7 @@ def test_substituted_flipped_sign_fails():
         return _mul((SIGMA2 + EPS) ** -HALF, sp.Transpose(_centre()),
                     _add(I, _mul(1 / N, X_HAT, X_HAT.T)), G)
     with pytest.raises(StepError):
-        sm.substituted_step(sizes=SMALL, formula=wrong)
+        sm.substituted_step(wrong(), sizes=SMALL)
 
 
 @pytest.mark.parametrize("sign", [-1, 0], ids=["last term with wrong sign", "last term dropped"])
@@ -69,12 +71,12 @@ def test_expansion_needs_the_last_term(sign):
     """For an arbitrary vector the fourth term is not zero: keeping it with the
     wrong sign, or dropping it before using 1 x_hat = 0, is an error."""
     with pytest.raises(StepError):
-        sm.expansion_step(sizes=SMALL, formula=lambda: sm.expansion_formula(sign))
+        sm.expansion_step(sm.expansion_formula(sign), sizes=SMALL)
 
 
 def test_vanishing_term_needs_a_centred_column():
     with pytest.raises(StepError):
-        sm.vanishing_step(sizes=SMALL, x_hat=lambda f: f.x / sp.sqrt(f.var + EPS))
+        sm.vanishing_step(sm.vanishing_term().xreplace({X_HAT: _mul(sm.C, sm.cw.x)}), sizes=SMALL)
 
 
 @pytest.mark.parametrize("sign", [1, -1])
@@ -84,7 +86,7 @@ def test_vanishing_term_may_be_kept_with_either_sign(sign):
         return _mul((SIGMA2 + EPS) ** -HALF,
                     _add(I, _mul(-1 / N, ONES), _mul(-1 / N, X_HAT, X_HAT.T),
                          _mul(sign / N ** 2, ONES, X_HAT, X_HAT.T)), G)
-    sm.simplified_step(sizes=SMALL, formula=kept)
+    sm.simplified_step(kept(), sizes=SMALL)
 
 
 SIMPLIFIED_MUTANTS = {
@@ -104,14 +106,14 @@ SIMPLIFIED_MUTANTS = {
 @pytest.mark.parametrize("name", SIMPLIFIED_MUTANTS)
 def test_simplified_mutations_fail(name):
     with pytest.raises(StepError):
-        sm.simplified_step(sizes=SMALL, formula=SIMPLIFIED_MUTANTS[name])
+        sm.simplified_step(SIMPLIFIED_MUTANTS[name](), sizes=SMALL)
 
 
 def test_gamma_step_mutations_fail():
     with pytest.raises(StepError):        # dgamma with the ones column in place of x_hat
-        sm.gamma_steps(sizes=SMALL, dgamma=lambda: _mul(ONES_N.T, sm.DY))
+        sm.dgamma_step(_mul(ONES_N.T, sm.DY), sizes=SMALL)
     with pytest.raises(StepError):        # dbeta with x_hat in place of the ones column
-        sm.gamma_steps(sizes=SMALL, dbeta=lambda: _mul(X_HAT.T, sm.DY))
+        sm.dbeta_step(_mul(X_HAT.T, sm.DY), sizes=SMALL)
 
 
 DX_GAMMA_MUTANTS = {
@@ -129,13 +131,13 @@ DX_GAMMA_MUTANTS = {
 @pytest.mark.parametrize("name", DX_GAMMA_MUTANTS)
 def test_dx_gamma_mutations_fail(name):
     with pytest.raises(StepError):
-        sm.gamma_steps(sizes=SMALL, dx_formula=DX_GAMMA_MUTANTS[name])
+        sm.dx_gamma_step(DX_GAMMA_MUTANTS[name](), sizes=SMALL)
 
 
 @pytest.mark.parametrize("sign", [1, 0], ids=["flipped sign", "dropped X_hat * dgamma"])
 def test_batch_mutations_fail(sign):
     with pytest.raises(StepError):
-        sm.batch_step(sizes=[2], formula=lambda: sm.batch_formula(sign))
+        sm.batch_step(sm.batch_formula(sign), sizes=[2])
 
 
 def test_methods_differ_when_one_is_wrong():
@@ -146,8 +148,8 @@ def test_methods_differ_when_one_is_wrong():
     wrong = grads["staged"] + (f.gamma * sum(f.dy) / 3 / sp.sqrt(f.var + EPS)) * sp.ones(3, 1)
     check_step("staged sums to zero", mean_path, sp.zeros(3, 1))
     with pytest.raises(StepError):                         # ... so adding the mean back fails
-        check_step("wrong staged", sm.cw.with_s(wrong, f.var),
-                   sm.cw.with_s(grads["simplified"], f.var))
+        check_step("wrong staged", with_s(wrong, f.var),
+                   with_s(grads["simplified"], f.var))
 
 
 # --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Chapter 2, "Backprop basics": the easy gradients, and why dJ/dX is not easy.
 
-The forward pass is built from explicit components (:func:`batch`); the
+The forward pass is built from explicit components
+(:func:`lib.steps.forward.batch`); the
 "truth" of every step is obtained by differentiating it entry by entry. The
 formulas the page shows are general (indexed) sympy objects, instantiated at
 each size with :func:`lib.symbolic.instantiate` and compared with the truth.
@@ -12,13 +13,14 @@ arbitrary symbol.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 
 import sympy as sp
 
 from lib.steps import SIZES
-from lib.symbolic import (EPS, StepError, check_sizes, check_step, instantiate, is_zero,
-                          to_latex, write_root)
+from lib.steps.forward import batch
+from lib.symbolic import (Step, StepError, check_sizes, check_step, instantiate, is_zero,
+                          sizes_text, to_latex)
 
 N = sp.Symbol("N", integer=True, positive=True)
 i, j, k = sp.symbols("i j k", integer=True, positive=True)
@@ -41,56 +43,6 @@ NAMES = {
 """How the page spells the indexed objects (see :func:`lib.symbolic.to_latex`)."""
 
 D_COLUMNS = 2
-
-
-@dataclass
-class Batch:
-    """The forward pass at explicit sizes, component by component."""
-
-    X: sp.Matrix        # N x D inputs x_{i,j}
-    gamma: list         # D scale symbols
-    beta: list          # D shift symbols
-    G: sp.Matrix        # N x D upstream gradient dJ/dY, symbols g_{i,j}
-    mu: list            # per column
-    radicand: list      # per column: sigma^2 + eps, an explicit polynomial
-    roots: list         # per column: a positive symbol standing for s
-    X_hat: sp.Matrix    # (x - mu) / sqrt(sigma^2 + eps)
-    Y: sp.Matrix
-    J: sp.Expr          # sum_ij g_ij y_ij
-
-    def plain(self, expr):
-        """``expr`` with every (sigma^2+eps)^p written as a power of s."""
-        for radicand, root in zip(self.radicand, self.roots):
-            expr = write_root(expr, radicand, root)
-        return expr
-
-    def x_hat_of_s(self):
-        """X_hat with s as its own symbol (the form the formulas use)."""
-        return self.plain(self.X_hat)
-
-
-def batch(n, d=1) -> Batch:
-    """Symbols and forward pass for an n x d batch."""
-    X = sp.Matrix(n, d, lambda a, b: sp.Symbol(f"x_{a + 1}{b + 1}" if d > 1 else f"x_{a + 1}",
-                                                  real=True))
-    G = sp.Matrix(n, d, lambda a, b: sp.Symbol(f"g_{a + 1}{b + 1}" if d > 1 else f"g_{a + 1}",
-                                                  real=True))
-    gam = list(sp.symbols(f"gamma_1:{d + 1}", real=True))
-    bet = list(sp.symbols(f"beta_1:{d + 1}", real=True))
-    roots = list(sp.symbols(f"s_1:{d + 1}", positive=True))
-    mu, radicand = [], []
-    X_hat = sp.zeros(n, d)
-    for b in range(d):
-        col = X[:, b]
-        m = sum(col) / n
-        var = sum((xi - m) ** 2 for xi in col) / n
-        mu.append(m)
-        radicand.append(var + EPS)
-        for a in range(n):
-            X_hat[a, b] = (X[a, b] - m) / sp.sqrt(var + EPS)
-    Y = sp.Matrix(n, d, lambda a, b: gam[b] * X_hat[a, b] + bet[b])
-    J = sum(G[a, b] * Y[a, b] for a in range(n) for b in range(d))
-    return Batch(X, gam, bet, G, mu, radicand, roots, X_hat, Y, J)
 
 
 # --------------------------------------------------------------------------
@@ -158,53 +110,50 @@ def general_check(name, truth, formula, step):
     return step
 
 
-def _arrays(B, d):
+def _arrays(B):
     return {dy: B.G, x_hat: B.x_hat_of_s(), gamma: sp.Matrix([B.gamma])}
 
 
-def dbeta_step(formula=None, sizes=SIZES, d=D_COLUMNS):
+def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES):
     """Check dJ/dbeta against differentiating J by each beta_j."""
-    formula = dbeta_formula() if formula is None else formula
 
     def build(n):
-        B = batch(n, d)
+        B = batch(n, D_COLUMNS)
         truth = sp.Matrix([B.J.diff(b) for b in B.beta])
-        cand = instantiate(formula, arrays=_arrays(B, d), size=(N, n), index=j, rows=d)
+        cand = instantiate(formula, arrays=_arrays(B), size=(N, n), index=j, rows=D_COLUMNS)
         return truth, cand
-    step = check_sizes("dJ/dbeta", build, sizes, extra=f", D = {d}",
+    step = check_sizes("dJ/dbeta", build, sizes, extra=f", D = {D_COLUMNS}",
                        display=_display("dbeta", j, formula))
     return general_check("dJ/dbeta", J_general().diff(beta_ix[j]), formula, step)
 
 
-def dgamma_step(formula=None, sizes=SIZES, d=D_COLUMNS):
+def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES):
     """Check dJ/dgamma against differentiating J by each gamma_j."""
-    formula = dgamma_formula() if formula is None else formula
 
     def build(n):
-        B = batch(n, d)
+        B = batch(n, D_COLUMNS)
         truth = B.plain(sp.Matrix([B.J.diff(g) for g in B.gamma]))
-        cand = instantiate(formula, arrays=_arrays(B, d), size=(N, n), index=j, rows=d)
+        cand = instantiate(formula, arrays=_arrays(B), size=(N, n), index=j, rows=D_COLUMNS)
         return truth, cand
-    step = check_sizes("dJ/dgamma", build, sizes, extra=f", D = {d}",
+    step = check_sizes("dJ/dgamma", build, sizes, extra=f", D = {D_COLUMNS}",
                        display=_display("dgamma", j, formula))
     return general_check("dJ/dgamma", J_general().diff(gamma[j]), formula, step)
 
 
-def dxhat_step(formula=None, sizes=SIZES, d=D_COLUMNS):
+def dxhat_step(formula=dxhat_formula(), *, sizes=SIZES):
     """Check dJ/dx_hat: J as a function of independent x_hat symbols h_ij."""
-    formula = dxhat_formula() if formula is None else formula
 
     def build(n):
-        B = batch(n, d)
-        H = sp.Matrix(n, d, lambda a, b: sp.Symbol(f"h_{a + 1}{b + 1}", real=True))
+        B = batch(n, D_COLUMNS)
+        H = sp.Matrix(n, D_COLUMNS, lambda a, b: sp.Symbol(f"h_{a + 1}{b + 1}", real=True))
         J_of_h = sum(B.G[a, b] * (B.gamma[b] * H[a, b] + B.beta[b])
-                     for a in range(n) for b in range(d))
-        truth = sp.Matrix(n, d, lambda a, b: J_of_h.diff(H[a, b]))
-        arrays = _arrays(B, d)
-        cand = sp.Matrix(n, d, lambda a, b: instantiate(
+                     for a in range(n) for b in range(D_COLUMNS))
+        truth = sp.Matrix(n, D_COLUMNS, lambda a, b: J_of_h.diff(H[a, b]))
+        arrays = _arrays(B)
+        cand = sp.Matrix(n, D_COLUMNS, lambda a, b: instantiate(
             formula.subs({i: a + 1, j: b + 1}), arrays=arrays, size=(N, n)))
         return truth, cand
-    step = check_sizes("dJ/dx_hat", build, sizes, extra=f", D = {d}",
+    step = check_sizes("dJ/dx_hat", build, sizes, extra=f", D = {D_COLUMNS}",
                        display=_display("dxhat", (i, j), formula))
     truth = branch_in_batch(J_general().diff(x_hat[k, j]).doit(), k)
     return general_check("dJ/dx_hat", truth, formula.subs(i, k), step)
@@ -217,17 +166,11 @@ def jacobian_truth(n):
     return B, B.plain(B.X_hat[:, 0].jacobian(col))
 
 
-def jacobian_step(formula=None, sizes=SIZES):
+def jacobian_step(formula=jacobian_formula(), *, sizes=SIZES):
     """Check the Jacobian of one column against componentwise differentiation."""
-    formula = jacobian_formula() if formula is None else formula
-
     def build(n):
         B, truth = jacobian_truth(n)
-        xh = B.x_hat_of_s()
-        f = formula.subs(s_sym, B.roots[0])
-        cand = sp.Matrix(n, n, lambda a, b: instantiate(
-            f.subs({i: a + 1, k: b + 1}), arrays={x_hat: xh}, size=(N, n)))
-        return truth, cand
+        return truth, _jacobian_at(formula, n, B.x_hat_of_s(), B.roots[0])
     return check_sizes("Jacobian of one column", build, sizes,
                        display=rf"\frac{{\partial \hat{{x}}_{{i}}}}{{\partial x_{{k}}}} = "
                                f"{to_latex(formula, NAMES)}")
@@ -241,41 +184,62 @@ def jacobian_symbolic(n):
         f.subs({i: a + 1, k: b + 1}), arrays={x_hat: h}, size=(N, n)))
 
 
-def jacobian_dense_step(sizes=SIZES, jacobian=None):
+def _jacobian_at(formula, n, xh, root):
+    """``formula`` (entry (i, k) of one column's Jacobian) as an n x n matrix."""
+    f = formula.subs(s_sym, root)
+    return sp.Matrix(n, n, lambda a, b: instantiate(
+        f.subs({i: a + 1, k: b + 1}), arrays={x_hat: xh}, size=(N, n)))
+
+
+def dense_jacobian_step(formula=jacobian_formula(), *, sizes=SIZES) -> Step:
     """Check that no entry of the Jacobian of one column is identically zero.
 
-    Raises StepError if one is. Returns the number of entries checked.
-    ``jacobian(n)`` returns the matrix to inspect (the true one by default).
+    ``formula`` is the checked Jacobian of :func:`jacobian_step` (a test
+    plants one with a zero entry). Raises StepError naming the first zero
+    entry; the returned Step's ``lhs`` is the number of entries checked.
     """
-    jacobian = (lambda n: jacobian_truth(n)[1]) if jacobian is None else jacobian
-    count = 0
+    start, count = time.perf_counter(), 0
     for n in sizes:
-        truth = jacobian(n)
-        for (a, b), entry in zip([(a, b) for a in range(n) for b in range(n)], truth):
-            if is_zero(entry):
-                raise StepError(f"step 'the Jacobian is dense' fails at N = {n}: "
-                                f"entry ({a + 1}, {b + 1}) is zero")
-            count += 1
-    return count
+        B = batch(n)
+        jac = _jacobian_at(formula, n, B.x_hat_of_s(), B.roots[0])
+        for a in range(n):
+            for b in range(n):
+                if is_zero(jac[a, b]):
+                    raise StepError(f"step 'the Jacobian is dense' fails at N = {n}: "
+                                    f"entry ({a + 1}, {b + 1}) is zero")
+                count += 1
+    return Step("the Jacobian is dense", count, count, sizes=sizes_text("N", sizes),
+                seconds=time.perf_counter() - start,
+                display=r"\frac{\partial \hat{x}_{i}}{\partial x_{k}} \neq 0"
+                        r" \text{ for every } i, k")
 
 
-def columns_independent_step(sizes=SIZES, d=D_COLUMNS, pair=(0, 1)):
-    """Check that x_hat of column 1 does not depend on column 2 (and back).
+def cross_jacobian(n, a, b):
+    """d x_hat of column ``a`` by the inputs of column ``b`` (0-based), with s symbols."""
+    B = batch(n, D_COLUMNS)
+    return B.plain(B.X_hat[:, a].jacobian(B.X[:, b]))
 
-    ``pair`` names the two columns (0-based); a test passes ``(0, 0)``.
+
+def columns_independent_step(formula=sp.Integer(0), *, sizes=SIZES) -> Step:
+    """Check that x_hat of column 1 does not depend on column 2, and back.
+
+    ``formula`` is the claimed d x_hat_i1 / d x_k2 (and d x_hat_i2 / d x_k1),
+    in the indexed form of :func:`jacobian_formula`; a test claims a nonzero one.
     """
-    a, b = pair
-
     def build(n):
-        B = batch(n, d)
-        cross = B.X_hat[:, a].jacobian(B.X[:, b]).col_join(B.X_hat[:, b].jacobian(B.X[:, a]))
-        return cross, sp.zeros(2 * n, n)
-    return check_sizes("columns are independent", build, sizes, extra=f", D = {d}",
+        B = batch(n, D_COLUMNS)
+        xh = B.x_hat_of_s()
+        truth = cross_jacobian(n, 0, 1).col_join(cross_jacobian(n, 1, 0))
+        claim = _jacobian_at(formula, n, xh[:, 1], B.roots[1]).col_join(
+            _jacobian_at(formula, n, xh[:, 0], B.roots[0]))
+        return truth, claim
+    return check_sizes("columns are independent", build, sizes, extra=f", D = {D_COLUMNS}",
                        display=r"\frac{\partial \hat{x}_{i1}}{\partial x_{k2}} = "
-                               r"\frac{\partial \hat{x}_{i2}}{\partial x_{k1}} = 0")
+                               r"\frac{\partial \hat{x}_{i2}}{\partial x_{k1}} = "
+                               + to_latex(formula, NAMES))
 
 
 def all_steps():
     """Every checked step of chapter 2, in page order."""
     return [dbeta_step(), dgamma_step(), dxhat_step(), jacobian_step(),
-            columns_independent_step()]
+            dense_jacobian_step(), columns_independent_step()]

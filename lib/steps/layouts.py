@@ -20,12 +20,14 @@ import time
 import numpy as np
 import sympy as sp
 
+from lib.norms import layout_axes
 from lib.steps import SIZES
+from lib.steps.forward import moments
 from lib.symbolic import EPS, check_sizes, check_step, expand_sums, write_root
 
 __all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
            "general_formula", "shared_gamma_formula", "LAYOUTS", "layout_axes",
-           "layout_step", "zero_sum_step", "zero_sum_steps", "zero_sum_general_step", "display"]
+           "layout_step", "zero_sum_step", "zero_sum_general_step", "display", "all_steps"]
 
 M = sp.Symbol("M", integer=True, positive=True)
 k, j = sp.symbols("k j", integer=True, positive=True)
@@ -59,28 +61,7 @@ def display(formula=None):
 # --------------------------------------------------------------------------
 
 LAYOUTS = ("batch norm", "spatial batch norm", "layer norm", "group norm")
-
-
-def layout_axes(layout, shape, G=None):
-    """(working shape, reduction axes, parameter axes) of a layout.
-
-    Group norm views (N, C, H, W) as (N, G, C/G, H, W); the others keep
-    the shape. Mirrors :mod:`lib.norms`.
-    """
-    shape = tuple(shape)
-    if layout == "batch norm":
-        return shape, (0,), (1,)
-    if layout == "spatial batch norm":
-        return shape, (0, 2, 3), (1,)
-    if layout == "layer norm":
-        feats = tuple(range(1, len(shape)))
-        return shape, feats, feats
-    if layout == "group norm":
-        N, C, H, W = shape
-        if G is None or C % G:
-            raise ValueError(f"group norm needs a number of groups G dividing C = {C}, got {G}")
-        return (N, G, C // G, H, W), (2, 3, 4), (1, 2)
-    raise ValueError(f"unknown layout {layout!r}; choose from {LAYOUTS}")
+"""The layouts :func:`lib.norms.layout_axes` knows, whose axes the checks use."""
 
 
 def _tensor(name, shape):
@@ -110,9 +91,7 @@ def _symbolic_layout(work_shape, axes, param_axes):
     groups = _groups(work_shape, axes)
     J, roots, info = 0, [], []
     for n, grp in enumerate(groups):
-        Mg = len(grp)
-        mu = sum(x[i] for i in grp) / Mg
-        var = sum((x[i] - mu) ** 2 for i in grp) / Mg
+        mu, var = moments([x[i] for i in grp])
         s_n = sp.Symbol(f"s_{n + 1}", positive=True)
         roots.append((var + EPS, s_n))                 # sqrt(var + eps) -> s_n
         J += sum(dY[i] * (par(gam, i) * (x[i] - mu) / sp.sqrt(var + EPS) + par(bet, i)) for i in grp)
@@ -127,38 +106,9 @@ def _write_roots(expr, roots):
     return expr
 
 
-def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None):
-    """Check the backward formula for one layout at explicit sizes.
-
-    Parameters
-    ----------
-    layout : one of :data:`LAYOUTS`
-    shape : tuple
-        (N, D) for batch and layer norm, (N, C, H, W) for spatial batch and
-        group norm.
-    G : int, group norm only
-    formula : sympy expression, optional
-        The candidate in indexed form (default :func:`general_formula`;
-        :func:`shared_gamma_formula` is the other choice). Tests pass a
-        wrong one here.
-    M_value : int, optional
-        The M to instantiate with; default the true group size. A test
-        passes a wrong one (e.g. N instead of N H W).
-
-    Returns
-    -------
-    Step, whose two sides are the N-entry columns: the truth (derivatives
-    of the forward pass) and the instantiated formula; its ``seconds``
-    include building and differentiating the forward pass.
-    """
-    start = time.perf_counter()
-    formula = general_formula() if formula is None else formula
-    work, axes, param_axes = layout_axes(layout, shape, G)
-    x, dY, gam, par, J, roots, info = _symbolic_layout(work, axes, param_axes)
-    Mv = len(info[0][0])
-    Mi = Mv if M_value is None else M_value
-    inst = formula.subs(M, Mi).doit()
-    truth, cand = [], []
+def _replacements(info, par, gam, dY, x, Mi):
+    """Per entry k of each group: the values of g_p, dy_p, x_hat_p (p = 1..Mi) and of
+    the entry itself, to put into the instantiated formula (0 beyond the group)."""
     for grp, mu, s_n in info:
         xh = {i: (x[i] - mu) / s_n for i in grp}
         rep = {s: s_n}
@@ -167,14 +117,43 @@ def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None)
             rep[g[p]] = par(gam, i) * dY[i] if i else 0
             rep[dy[p]] = dY[i] if i else 0
             rep[x_hat[p]] = xh[i] if i else 0
-        for p, i in enumerate(grp, start=1):
-            truth.append(_write_roots(sp.diff(J, x[i]), roots))
-            rep_k = dict(rep)
-            rep_k[g[k]] = par(gam, i) * dY[i]
-            rep_k[dy[k]] = dY[i]
-            rep_k[x_hat[k]] = xh[i]
-            rep_k[gamma_bar] = par(gam, i)              # gamma of entry k, outside the sums
-            cand.append(inst.xreplace(rep_k))
+        for i in grp:
+            yield i, {**rep, g[k]: par(gam, i) * dY[i], dy[k]: dY[i], x_hat[k]: xh[i],
+                      gamma_bar: par(gam, i)}        # gamma of entry k, outside the sums
+
+
+def layout_step(formula=general_formula(), *, layout, shape, G=None, name=None):
+    """Check the backward formula for one layout at explicit sizes.
+
+    Parameters
+    ----------
+    formula : sympy expression
+        The candidate in indexed form (default :func:`general_formula`;
+        :func:`shared_gamma_formula` is the other choice). Tests pass a
+        wrong one, e.g. ``general_formula().subs(M, N)`` for a wrong group size.
+    layout : one of :data:`LAYOUTS`
+    shape : tuple
+        (N, D) for batch and layer norm, (N, C, H, W) for spatial batch and
+        group norm.
+    G : int, group norm only
+
+    Returns
+    -------
+    Step, whose two sides are the entries of ``x``: the truth (derivatives
+    of the forward pass) and the formula instantiated at the layout's M on
+    every group; its ``seconds`` include building and differentiating the
+    forward pass.
+    """
+    start = time.perf_counter()
+    work, axes, param_axes = layout_axes(layout, shape, G)
+    x, dY, gam, par, J, roots, info = _symbolic_layout(work, axes, param_axes)
+    Mv = len(info[0][0])
+    inst = formula.subs(M, Mv).doit()
+    used = [int(a.indices[0]) for a in inst.atoms(sp.Indexed) if a.indices[0].is_Integer]
+    truth, cand = [], []
+    for i, rep in _replacements(info, par, gam, dY, x, max([Mv, *used])):
+        truth.append(_write_roots(sp.diff(J, x[i]), roots))
+        cand.append(inst.xreplace(rep))
     dims = {"batch norm": "N, D", "layer norm": "N, D",
             "spatial batch norm": "N, C, H, W", "group norm": "N, C, H, W"}[layout]
     sizes = f"({dims}) = {tuple(shape)}" + (f", G = {G}" if G else "") + f", M = {Mv}"
@@ -184,13 +163,12 @@ def layout_step(layout, shape, G=None, *, formula=None, M_value=None, name=None)
     return step
 
 
-def zero_sum_steps(sizes=SIZES, formula=None):
+def zero_sum_step(formula=general_formula(), *, sizes=SIZES):
     """The gradient of one group sums to zero, sum_k dJ/dx_k = 0, for M in ``sizes``.
 
     Uses sum_j x_hat_j = 0 (a centred group), stated by writing x_hat_M as
     minus the sum of the others.
     """
-    formula = general_formula() if formula is None else formula
 
     def build(M_value):
         inst = formula.subs(M, M_value).doit()
@@ -203,19 +181,13 @@ def zero_sum_steps(sizes=SIZES, formula=None):
                        display=sp.latex(sp.Sum(formula, (k, 1, M))) + " = 0")
 
 
-def zero_sum_step(M_value, formula=None):
-    """:func:`zero_sum_steps` for one group size M."""
-    return zero_sum_steps([M_value], formula)
-
-
-def zero_sum_general_step(formula=None):
+def zero_sum_general_step(formula=general_formula()):
     """The same for a symbolic group size M, with indexed sums.
 
     ``expand_sums`` splits the outer sum over k; the hypothesis of a
     centred group, :math:`\\sum_k \\hat x_k = 0`, is then substituted; the
     rest must cancel once both sums are written with the same index.
     """
-    formula = general_formula() if formula is None else formula
     lhs = sp.Sum(formula, (k, 1, M))
     expr = expand_sums(lhs).subs(sp.Sum(x_hat[k], (k, 1, M)), 0)
     same_index = lambda e: e.xreplace({k: j}) if not e.has(j) else e  # noqa: E731
@@ -223,3 +195,18 @@ def zero_sum_general_step(formula=None):
     return check_step("the gradient of a group sums to zero (any M)", expr, sp.Integer(0),
                       sizes="any M, given that the group is centred",
                       display=sp.latex(lhs) + " = 0")
+
+
+PAGE_LAYOUTS = (("layer norm", (1, 2), None), ("layer norm", (1, 3), None),
+                ("layer norm", (1, 4), None), ("layer norm", (2, 3), None),
+                ("group norm", (1, 4, 1, 2), 2), ("group norm", (1, 3, 1, 2), 3))
+"""The layouts and sizes at which chapter 7 checks the general formula."""
+
+
+def all_steps():
+    """The checks of chapter 7: the general formula on each layout of :data:`PAGE_LAYOUTS`,
+    the shared-gamma form on spatial batch norm, and the zero sums (as the page runs them)."""
+    steps = [layout_step(layout=lay, shape=shape, G=G) for lay, shape, G in PAGE_LAYOUTS]
+    steps.append(layout_step(shared_gamma_formula(), layout="spatial batch norm",
+                             shape=(2, 2, 1, 2)))
+    return steps + [zero_sum_step(), zero_sum_general_step()]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sympy as sp
 
 from lib.steps import SIZES
+from lib.steps.matrices import explicit
 from lib.symbolic import check_sizes, check_step, column, instantiate, to_latex
 
 i, k = sp.symbols("i k", integer=True, positive=True)
@@ -73,26 +74,39 @@ def chain_formula(component=None):
     return sp.Sum(df_ix[k] * component, (k, 1, n_sym))
 
 
-def lemma_formula(n, c_term=True, transpose=False):
-    """(dc/dv v^T + c I) df/du as a matrix expression of size n.
+V = sp.MatrixSymbol("v", n_sym, 1)
+DC = sp.MatrixSymbol("dcdv", n_sym, 1)
+DF = sp.MatrixSymbol("dfdu", n_sym, 1)
 
-    ``c_term`` and ``transpose`` let a test plant a wrong version.
+
+def lemma_formula(c_term=True, transpose=False):
+    """(dc/dv v^T + c I) df/du as a matrix expression of symbolic size n.
+
+    ``c_term`` and ``transpose`` build the wrong versions a test plants.
     """
-    v = sp.MatrixSymbol("v", n, 1)
-    dc = sp.MatrixSymbol("dcdv", n, 1)
-    df = sp.MatrixSymbol("dfdu", n, 1)
-    outer = v * dc.T if transpose else dc * v.T
-    matrix = outer + c_sym * sp.Identity(n) if c_term else outer
-    return sp.MatMul(matrix, df), {"v": v, "dc": dc, "df": df, "c": c_sym}
+    outer = V * DC.T if transpose else DC * V.T
+    matrix = outer + c_sym * sp.Identity(n_sym) if c_term else outer
+    return sp.MatMul(matrix, DF)
+
+
+def product_rule_formula():
+    """n = 1: (c(v) v)' = c'(v) v + c(v)."""
+    S = Setting(1)
+    return S.c.diff(S.v[0]) * S.v[0] + S.c
+
+
+def scalar_lemma_formula():
+    """n = 1: df/dv = (c'(v) v + c(v)) f'(u)."""
+    S = Setting(1)
+    return (S.grad_c[0] * S.v[0] + S.c) * S.df_du[0]
 
 
 # --------------------------------------------------------------------------
 # checked steps
 # --------------------------------------------------------------------------
 
-def component_step(formula=None, sizes=SIZES):
+def component_step(formula=component_formula(), *, sizes=SIZES):
     """The Jacobian of u = c(v) v, entry (k, i), for n = 2..5."""
-    formula = component_formula() if formula is None else formula
 
     def build(n):
         S = Setting(n)
@@ -105,9 +119,8 @@ def component_step(formula=None, sizes=SIZES):
                        display=rf"\frac{{\partial u_{{k}}}}{{\partial v_{{i}}}} = {latex(formula)}")
 
 
-def chain_step(formula=None, sizes=SIZES):
+def chain_step(formula=chain_formula(), *, sizes=SIZES):
     """The chain rule summed over k: df/dv_i, for n = 2..5."""
-    formula = chain_formula() if formula is None else formula
 
     def build(n):
         S = Setting(n)
@@ -119,32 +132,31 @@ def chain_step(formula=None, sizes=SIZES):
                        display=rf"\frac{{\partial f}}{{\partial v_{{i}}}} = {latex(formula)}")
 
 
-def lemma_step(sizes=SIZES, **wrong):
-    """The lemma in matrix form, for n = 2..5 (``wrong`` plants an error, for tests)."""
+def lemma_step(formula=lemma_formula(), *, sizes=SIZES):
+    """The lemma in matrix form, for n = 2..5."""
     def build(n):
         S = Setting(n)
-        expr, parts = lemma_formula(n, **wrong)
-        explicit = expr.subs({parts["v"]: S.v, parts["dc"]: S.grad_c,
-                              parts["df"]: S.df_du, parts["c"]: S.c}).doit()
-        return S.df_dv(), sp.Matrix(explicit)
-    general, _ = lemma_formula(n_sym, **wrong)
+        values = {V: S.v, DC: S.grad_c, DF: S.df_du, c_sym: S.c}
+        return S.df_dv(), explicit(formula, n, values, size=n_sym)
     return check_sizes("the vector product rule", build, sizes, symbol="n",
-                       display=rf"\frac{{\partial f}}{{\partial v}} = {latex(general)}")
+                       display=rf"\frac{{\partial f}}{{\partial v}} = {latex(formula)}")
 
 
-def scalar_case_steps(wrong_sign=1):
-    """n = 1: the lemma, and the ordinary product rule (c(v) v)' = c'(v) v + c(v)."""
+def product_rule_step(formula=product_rule_formula()):
+    """n = 1: the ordinary product rule (c(v) v)' = c'(v) v + c(v)."""
     S = Setting(1)
-    v, c = S.v[0], S.c
-    product_rhs = c.diff(v) * v + wrong_sign * c
-    lemma_rhs = (S.grad_c[0] * v + wrong_sign * c) * S.df_du[0]
-    product = check_step("the product rule (n = 1)", (c * v).diff(v), product_rhs, sizes="n = 1",
-                         display=rf"\frac{{d}}{{dv}}\big(c(v)\,v\big) = {sp.latex(product_rhs)}")
-    lemma = check_step("the lemma at n = 1", S.df_dv()[0], lemma_rhs, sizes="n = 1",
-                       display=rf"\frac{{d f}}{{d v}} = {sp.latex(lemma_rhs)}")
-    return [product, lemma]
+    return check_step("the product rule (n = 1)", (S.c * S.v[0]).diff(S.v[0]), formula,
+                      sizes="n = 1",
+                      display=rf"\frac{{d}}{{dv}}\big(c(v)\,v\big) = {sp.latex(formula)}")
+
+
+def scalar_lemma_step(formula=scalar_lemma_formula()):
+    """n = 1: the lemma is the product rule times f'(u)."""
+    return check_step("the lemma at n = 1", Setting(1).df_dv()[0], formula, sizes="n = 1",
+                      display=rf"\frac{{d f}}{{d v}} = {sp.latex(formula)}")
 
 
 def all_steps():
     """Every checked step of chapter 4, in page order."""
-    return [component_step(), chain_step(), lemma_step()] + scalar_case_steps()
+    return [component_step(), chain_step(), lemma_step(), product_rule_step(),
+            scalar_lemma_step()]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sympy as sp
 
 from lib.steps import SIZES
-from lib.steps.basics import batch
+from lib.steps.forward import batch
 from lib.symbolic import EPS, check_sizes, check_step, column, instantiate, to_latex
 
 N = sp.Symbol("N", integer=True, positive=True)
@@ -97,9 +97,8 @@ def var_of_mu():
     return sp.Sum((x[j] - mu) ** 2, (j, 1, N)) / N
 
 
-def x_hat_step(formula=None, sizes=SIZES):
+def x_hat_step(formula=x_hat_formula(), *, sizes=SIZES):
     """x_hat_i = (x_i - mu)(sigma^2+eps)^(-1/2) is the forward pass's x_hat (N = 2..5)."""
-    formula = x_hat_formula() if formula is None else formula
 
     def build(n):
         B = batch(n)
@@ -111,71 +110,78 @@ def x_hat_step(formula=None, sizes=SIZES):
                        display=_display(r"\hat{x}_{i}", formula))
 
 
-def dvar_step(formula=None):
+def dvar_step(formula=dvar_formula()):
     """The path through sigma^2: d/dsigma^2 of J, general N."""
-    formula = dvar_formula() if formula is None else formula
     truth = J_of_paths().diff(var)
     step = check_step("dJ/dsigma^2 (general N)", truth, formula, sizes="every N",
                       display=_display(NAMES["dvar"], formula))
     return step
 
 
-def dmu_step(formula=None):
+def dmu_step(formula=dmu_formula()):
     """The path through mu: directly, and through sigma^2 (general N)."""
-    formula = dmu_formula() if formula is None else formula
     truth = J_of_paths().diff(mu) + dvar * var_of_mu().diff(mu)
     cand = formula.subs(s, sp.sqrt(var + EPS))
     return check_step("dJ/dmu (general N)", truth, cand, sizes="every N",
                       display=_display(NAMES["dmu"], formula))
 
 
-def centred_sum_step(term=None):
+def centred_sum_formula():
+    """sum_j (x_j - mu), the factor of the second term of dJ/dmu."""
+    return sp.Sum(x[j] - mu, (j, 1, N))
+
+
+def centred_sum_step(formula=centred_sum_formula()):
     """The second term of dJ/dmu vanishes: sum_j (x_j - mu) = 0 (general N)."""
-    term = sp.Sum(x[j] - mu, (j, 1, N)) if term is None else term
     mean = sp.Sum(x[j], (j, 1, N)) / N
-    return check_step("the centred column sums to zero (general N)", term.subs(mu, mean),
-                      sp.Integer(0), sizes="every N", display=_display(latex(term), 0))
+    return check_step("the centred column sums to zero (general N)", formula.subs(mu, mean),
+                      sp.Integer(0), sizes="every N", display=_display(latex(formula), 0))
 
 
-def dmu_short_step(short=None):
+def dmu_short_step(formula=dmu_short_formula()):
     """So dJ/dmu = -(1/s) sum_j dJ/dx_hat_j (general N)."""
     mean = sp.Sum(x[j], (j, 1, N)) / N
     full = dmu_formula().subs(mu, mean)
-    short = dmu_short_formula() if short is None else short
-    return check_step("dJ/dmu without its zero term (general N)", full, short,
-                      sizes="every N", display=_display(NAMES["dmu"], short))
+    return check_step("dJ/dmu without its zero term (general N)", full, formula,
+                      sizes="every N", display=_display(NAMES["dmu"], formula))
 
 
 # --------------------------------------------------------------------------
 # local derivatives along the three paths (explicit N)
 # --------------------------------------------------------------------------
 
-def path_local_steps(sizes=SIZES, overrides=None):
-    """d x_hat_i/d x_i (mu, sigma^2 held) = 1/s; d mu/d x_i = 1/N;
-    d sigma^2/d x_i (mu held) = 2 (x_i - mu)/N. Checked at N = 2..5 for every i.
+_m, _v = sp.Symbol("m", real=True), sp.Symbol("v", nonnegative=True)   # mu, sigma^2 held
 
-    ``overrides`` maps 0, 1, 2 to a replacement claim (for tests)."""
-    m, v = sp.Symbol("m", real=True), sp.Symbol("v", nonnegative=True)
-    claims = [
-        ("direct path: d x_hat_i / d x_i", r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
-         lambda X, n: [(X[a] - m) * (v + EPS) ** -HALF for a in range(n)], 1 / s),
-        ("path through mu: d mu / d x_i", r"\frac{\partial \mu}{\partial x_{i}}",
-         lambda X, n: [sum(X) / n] * n, 1 / N),
-        ("path through sigma^2: d sigma^2 / d x_i", r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
-         lambda X, n: [sum((xj - m) ** 2 for xj in X) / n] * n, 2 * (x[i] - mu) / N),
-    ]
-    for number, claim in (overrides or {}).items():
-        claims[number] = claims[number][:3] + (claim,)
-    steps = []
-    for name, lhs, forward, claim in claims:
-        def build(n, forward=forward, claim=claim):
-            X = column("x", n)
-            truth = sp.Matrix([forward(X, n)[a].diff(X[a]) for a in range(n)])
-            values = {s: sp.sqrt(v + EPS), mu: m}
-            cand = instantiate(claim, values=values, arrays={x: X}, size=(N, n), index=i, rows=n)
-            return truth, cand
-        steps.append(check_sizes(name, build, sizes, display=_display(lhs, claim)))
-    return steps
+
+def _path_step(name, lhs, forward, formula, sizes):
+    """d forward(X)_i / d x_i, with mu and sigma^2 held, against ``formula``, for N in sizes."""
+    def build(n):
+        X = column("x", n)
+        truth = sp.Matrix([forward(X, n)[a].diff(X[a]) for a in range(n)])
+        values = {s: sp.sqrt(_v + EPS), mu: _m}
+        cand = instantiate(formula, values=values, arrays={x: X}, size=(N, n), index=i, rows=n)
+        return truth, cand
+    return check_sizes(name, build, sizes, display=_display(lhs, formula))
+
+
+def direct_path_step(formula=1 / s, *, sizes=SIZES):
+    """d x_hat_i / d x_i with mu and sigma^2 held = 1/s, for every i (N = 2..5)."""
+    return _path_step("direct path: d x_hat_i / d x_i", r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
+                      lambda X, n: [(X[a] - _m) * (_v + EPS) ** -HALF for a in range(n)],
+                      formula, sizes)
+
+
+def mean_path_step(formula=1 / N, *, sizes=SIZES):
+    """d mu / d x_i = 1/N, for every i (N = 2..5)."""
+    return _path_step("path through mu: d mu / d x_i", r"\frac{\partial \mu}{\partial x_{i}}",
+                      lambda X, n: [sum(X) / n] * n, formula, sizes)
+
+
+def var_path_step(formula=2 * (x[i] - mu) / N, *, sizes=SIZES):
+    """d sigma^2 / d x_i with mu held = 2 (x_i - mu)/N, for every i (N = 2..5)."""
+    return _path_step("path through sigma^2: d sigma^2 / d x_i",
+                      r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
+                      lambda X, n: [sum((xj - _m) ** 2 for xj in X) / n] * n, formula, sizes)
 
 
 # --------------------------------------------------------------------------
@@ -190,20 +196,29 @@ def dx_truth(n):
     return B, g, B.plain(sp.Matrix([J.diff(xa) for xa in B.X[:, 0]]))
 
 
-def dx_step(formula=None, dvar_rhs=None, dmu_rhs=None, sizes=SIZES):
-    """dJ/dx_i from the three paths equals differentiating the forward pass (N = 2..5)."""
-    formula = dx_formula() if formula is None else formula
-    dvar_rhs = dvar_formula() if dvar_rhs is None else dvar_rhs
-    dmu_rhs = dmu_formula() if dmu_rhs is None else dmu_rhs
+def dx_candidate(formula, n, dxhat_values):
+    """``formula`` for dJ/dx_i at N = n, for every i, with dJ/dx_hat = ``dxhat_values``.
 
+    dJ/dmu and dJ/dsigma^2 are replaced by their formulas (:func:`dmu_formula`,
+    :func:`dvar_formula`); ``s`` stays the positive symbol of :func:`batch`.
+    """
+    B = batch(n)
+    root = B.roots[0]
+    values = {dmu: dmu_formula(), dvar: dvar_formula()}
+    values.update({s: root, var: root ** 2 - EPS, mu: B.mu[0]})
+    return instantiate(formula, values=values, arrays={x: B.X, dxhat: dxhat_values},
+                       size=(N, n), index=i, rows=n)
+
+
+def dx_step(formula=dx_formula(), *, sizes=SIZES):
+    """dJ/dx_i from the three paths equals differentiating the forward pass (N = 2..5).
+
+    A wrong dJ/dsigma^2 or dJ/dmu is planted by substituting it into ``formula``
+    (e.g. ``dx_formula().subs(dvar, wrong)``).
+    """
     def build(n):
-        B, g, truth = dx_truth(n)
-        root = B.roots[0]
-        values = {dmu: dmu_rhs, dvar: dvar_rhs}
-        values.update({s: root, var: root ** 2 - EPS, mu: B.mu[0]})
-        cand = instantiate(formula, values=values, arrays={x: B.X, dxhat: g},
-                           size=(N, n), index=i, rows=n)
-        return truth, cand
+        _, g, truth = dx_truth(n)
+        return truth, dx_candidate(formula, n, g)
     return check_sizes("dJ/dx_i from three paths", build, sizes,
                        display=_display(NAMES["dx"].replace("@", "i"), formula))
 
@@ -215,7 +230,7 @@ def dx_step(formula=None, dvar_rhs=None, dmu_rhs=None, sizes=SIZES):
 # one symbol per node value (row i where the node is per example)
 xi, xc, sq, xh, gm, gx, bt, inv = sp.symbols("x_i xc_i sq_i xhat_i gamma gx_i beta inv",
                                              real=True)
-NODES = [
+NODES = (
     # (node, formula in LaTeX, input, local derivative as a function of node values)
     ("mu", r"\mu = \frac{1}{N}\sum_j x_j", "x", 1 / N),
     ("xc", r"\mathrm{xc}_i = x_i - \mu", "x", sp.Integer(1)),
@@ -230,7 +245,7 @@ NODES = [
     ("gx", r"\mathrm{gx}_i = \gamma\, \hat{x}_i", "xhat", gm),
     ("y", r"y_i = \mathrm{gx}_i + \beta", "gx", sp.Integer(1)),
     ("y", r"y_i = \mathrm{gx}_i + \beta", "beta", sp.Integer(1)),
-]
+)
 """The nine forward nodes and the local derivative along each edge."""
 
 
@@ -256,7 +271,7 @@ def _node_forward(node, n):
     }[node]
 
 
-def local_step(node, wrt, local, sizes=SIZES):
+def _local_step(node, wrt, local, sizes):
     """Check one edge's local derivative (for every N in ``sizes`` if the node is a mean)."""
     def build(n):
         out, inputs = _node_forward(node, n)
@@ -273,12 +288,16 @@ def local_step(node, wrt, local, sizes=SIZES):
     return step
 
 
-def local_steps(nodes=None, sizes=SIZES):
-    """Every edge of the staged graph, checked."""
-    return [local_step(node, wrt, local, sizes) for node, _, wrt, local in (nodes or NODES)]
+def local_steps(formula=NODES, *, sizes=SIZES):
+    """Every edge of the staged graph, checked: one Step per row of the table ``formula``.
+
+    ``formula`` is the table of nodes and local derivatives (:data:`NODES`);
+    a test plants a wrong derivative in one row.
+    """
+    return [_local_step(node, wrt, local, sizes) for node, _, wrt, local in formula]
 
 
-def staged_table(steps, nodes=None):
+def staged_table(steps, nodes=NODES):
     """The nodes and their checked local derivatives, as a LaTeX array.
 
     Put it in ``IPython.display.Latex`` to show it; every derivative in it
@@ -286,7 +305,7 @@ def staged_table(steps, nodes=None):
     """
     rows = [r"\text{node} & \text{forward} & \text{local derivative} & \text{checked for}",
             r"\hline"]
-    for (node, forward, wrt, local), step in zip(nodes or NODES, steps):
+    for (node, forward, wrt, local), step in zip(nodes, steps):
         deriv = (rf"\frac{{\partial {SPELL[node]}}}{{\partial {SPELL[wrt]}}} = "
                  rf"{to_latex(local, STAGED_NAMES)}")
         rows.append(rf"{NODE_NUMBER[node]} & {forward} & {deriv} & \text{{{step.sizes}}} \\")
@@ -303,7 +322,7 @@ NODE_NUMBER = {name: k for k, name in
                enumerate(["mu", "xc", "sq", "var", "s", "inv", "xhat", "gx", "y"], start=1)}
 
 
-def staged_backward(n, nodes=None):
+def staged_backward(n, nodes=NODES):
     """The backward pass through the nine nodes, in reverse, on sympy objects.
 
     Each line multiplies the incoming gradient by a local derivative taken
@@ -312,7 +331,7 @@ def staged_backward(n, nodes=None):
     Returns the forward batch ``B``, the upstream gradient ``dy`` and
     ``(dx, dgamma, dbeta)``.
     """
-    local = {(node, wrt): d for node, _, wrt, d in (nodes or NODES)}
+    local = {(node, wrt): d for node, _, wrt, d in nodes}
     B = batch(n)
     root = B.roots[0]
     X, dy = B.X[:, 0], B.G[:, 0]
@@ -347,10 +366,11 @@ def staged_backward(n, nodes=None):
     return B, dy, (sp.Matrix(dx), dgamma, dbeta)
 
 
-def staged_step(nodes=None, sizes=SIZES):
-    """The staged backward equals differentiating the forward pass (N = 2..5)."""
+def staged_step(formula=NODES, *, sizes=SIZES):
+    """The staged backward, built from the table ``formula``, equals differentiating
+    the forward pass (N = 2..5)."""
     def build(n):
-        B, dy, (dx, dgamma, dbeta) = staged_backward(n, nodes)
+        B, dy, (dx, dgamma, dbeta) = staged_backward(n, formula)
         J = sum(dy[a] * B.Y[a, 0] for a in range(n))
         grads = [J.diff(v) for v in list(B.X[:, 0]) + [B.gamma[0], B.beta[0]]]
         truth = B.plain(sp.Matrix(grads))
@@ -366,9 +386,8 @@ def staged_step(nodes=None, sizes=SIZES):
 
 def all_steps():
     """Every checked step of chapter 3, in page order (a list of Steps)."""
-    steps = [x_hat_step(), dvar_step(), dmu_step(), centred_sum_step(), dmu_short_step()]
-    steps += path_local_steps()
-    steps += [dx_step()]
+    steps = [x_hat_step(), dvar_step(), dmu_step(), centred_sum_step(), dmu_short_step(),
+             direct_path_step(), mean_path_step(), var_path_step(), dx_step()]
     steps += local_steps()
     steps += [staged_step()]
     return steps

@@ -2,28 +2,31 @@
 
 Same scheme as :mod:`lib.steps.columnwise`: each formula is a general sympy
 object (symbolic N, matrix symbols), instantiated at explicit N and compared
-with the truth from differentiating the forward pass on named components.
-Each ``*_rhs`` builder takes the formula as an argument, so a test can pass a
-wrong one (a dropped term, a flipped sign, a wrong exponent).
+with the truth from differentiating the forward pass on named components
+(:mod:`lib.steps.forward`). Every step has the same shape,
+``name_step(formula=name_formula(), *, sizes=SIZES)``, so a test can pass a
+wrong formula (a dropped term, a flipped sign, a wrong exponent).
 """
 from __future__ import annotations
 
 from functools import lru_cache
-from types import SimpleNamespace
 
 import sympy as sp
 
-from lib.symbolic import EPS, Step, check_sizes, check_step, column
+from lib.steps import SIZES
 from lib.steps import columnwise as cw
-from lib.steps.basics import batch
-from lib.steps.columnwise import (C, G, I, N, ONES, ONES_N, S, SIGMA2, SIZES, X_HAT, _add,
-                                  _centre, _mul, explicit, forward, latex)
+from lib.steps import rowwise
+from lib.steps.columnwise import C, G, SIGMA2, X_HAT, base_values, latex
+from lib.steps.forward import affine_pass, batch, column_pass
+from lib.steps.matrices import (I, N, ONES, ONES_N, S, add, centre, explicit, mul, with_s,
+                                with_s_columns)
+from lib.symbolic import EPS, Step, check_sizes, check_step, column
 
 __all__ = ["GAMMA", "DY", "DGAMMA", "DBETA", "substituted_formula", "expansion_formula",
            "vanishing_term", "simplified_formula", "dgamma_formula", "dbeta_formula",
            "dx_gamma_formula", "batch_formula", "substituted_step", "expansion_step",
-           "vanishing_step", "simplified_step", "gamma_steps", "batch_step",
-           "method_gradients", "methods_step", "forward_affine", "D_SIZES"]
+           "vanishing_step", "simplified_step", "dgamma_step", "dbeta_step", "dx_gamma_step",
+           "batch_step", "method_gradients", "methods_step", "all_steps", "D_SIZES"]
 
 D_SIZES = range(2, 5)
 """Batch sizes N for the D = 2 check of the batch formula."""
@@ -42,45 +45,45 @@ HALF = sp.Rational(1, 2)
 
 def substituted_formula():
     """(sigma^2+eps)^(-1/2) (I - 1/N)^T (I - x_hat x_hat^T / N) dJ/dx_hat."""
-    return _mul((SIGMA2 + EPS) ** -HALF, sp.Transpose(_centre()),
-                _add(I, _mul(-1 / N, X_HAT, X_HAT.T)), G)
+    return mul((SIGMA2 + EPS) ** -HALF, sp.Transpose(centre()),
+                add(I, mul(-1 / N, X_HAT, X_HAT.T)), G)
 
 
 def product_formula():
     """(I - 1/N)(I - x_hat x_hat^T / N)."""
-    return _mul(_centre(), _add(I, _mul(-1 / N, X_HAT, X_HAT.T)))
+    return mul(centre(), add(I, mul(-1 / N, X_HAT, X_HAT.T)))
 
 
 def expansion_formula(sign=1):
     """I - 1/N - x_hat x_hat^T/N + (1/N^2) 1 x_hat x_hat^T (``sign`` of the last term)."""
-    return _add(I, _mul(-1 / N, ONES), _mul(-1 / N, X_HAT, X_HAT.T),
-                _mul(sign / N ** 2, ONES, X_HAT, X_HAT.T))
+    return add(I, mul(-1 / N, ONES), mul(-1 / N, X_HAT, X_HAT.T),
+                mul(sign / N ** 2, ONES, X_HAT, X_HAT.T))
 
 
 def vanishing_term():
     """(1/N^2) 1 x_hat x_hat^T, which is zero because 1 x_hat = 0."""
-    return _mul(1 / N ** 2, ONES, X_HAT, X_HAT.T)
+    return mul(1 / N ** 2, ONES, X_HAT, X_HAT.T)
 
 
 def simplified_formula(exponent=-HALF):
     """(sigma^2+eps)^(-1/2) [I - 1/N - x_hat x_hat^T / N] dJ/dx_hat."""
-    return _mul((SIGMA2 + EPS) ** exponent,
-                _add(I, _mul(-1 / N, ONES), _mul(-1 / N, X_HAT, X_HAT.T)), G)
+    return mul((SIGMA2 + EPS) ** exponent,
+                add(I, mul(-1 / N, ONES), mul(-1 / N, X_HAT, X_HAT.T)), G)
 
 
 def dgamma_formula():
     """dJ/dgamma = x_hat^T dJ/dy."""
-    return _mul(X_HAT.T, DY)
+    return mul(X_HAT.T, DY)
 
 
 def dbeta_formula():
     """dJ/dbeta = 1_N^T dJ/dy."""
-    return _mul(ONES_N.T, DY)
+    return mul(ONES_N.T, DY)
 
 
 def dx_gamma_formula():
     """dJ/dx = gamma / (N s) [N dJ/dy - 1_N dJ/dbeta - x_hat dJ/dgamma]."""
-    return _mul(GAMMA / (N * S), _add(_mul(N, DY), _mul(-DBETA, ONES_N), _mul(-DGAMMA, X_HAT)))
+    return mul(GAMMA / (N * S), add(mul(N, DY), mul(-DBETA, ONES_N), mul(-DGAMMA, X_HAT)))
 
 
 # D columns: every row vector is broadcast over the N rows, so in the general
@@ -97,8 +100,8 @@ X_HAT_B = sp.MatrixSymbol(r"\hat{X}", N, D)
 def batch_formula(sign=-1):
     """dJ/dX = (gamma * (sigma^2+eps)^(-1/2) / N) * [N dJ/dY - dJ/dbeta - X_hat * dJ/dgamma]."""
     had = lambda *a: sp.HadamardProduct(*a, evaluate=False)  # noqa: E731
-    return had(_mul(1 / N, had(GAMMA_B, INV_STD_B)),
-               _add(_mul(N, DY_B), _mul(-1, DBETA_B), _mul(sign, had(X_HAT_B, DGAMMA_B))))
+    return had(mul(1 / N, had(GAMMA_B, INV_STD_B)),
+               add(mul(N, DY_B), mul(-1, DBETA_B), mul(sign, had(X_HAT_B, DGAMMA_B))))
 
 
 # --------------------------------------------------------------------------
@@ -107,49 +110,23 @@ def batch_formula(sign=-1):
 
 def _values(n, f):
     """Values of the general objects at N = n for the forward pass ``f``."""
-    values = cw._base_values(n, f.R, cw.grad_c_formula)
-    values.update({G: f.g, X_HAT: f.x_hat, S: sp.sqrt(f.var + EPS)})
-    return values
+    return {**base_values(n, f.R), G: f.g, X_HAT: f.x_hat, S: sp.sqrt(f.var + EPS)}
 
 
 def _affine_values(n, f):
-    """:func:`_values` for :func:`forward_affine`'s ``f``, with dJ/dy, gamma,
-    and dJ/dgamma, dJ/dbeta from their formulas."""
-    values = _values(n, f)
-    values.update({DY: f.dy, GAMMA: f.gamma})
+    """:func:`_values` for :func:`~lib.steps.forward.affine_pass`'s ``f``, with
+    dJ/dy, gamma, and dJ/dgamma, dJ/dbeta from their formulas."""
+    values = {**_values(n, f), DY: f.dy, GAMMA: f.gamma}
     values[DGAMMA] = explicit(dgamma_formula(), n, values)[0, 0]
     values[DBETA] = explicit(dbeta_formula(), n, values)[0, 0]
     return values
-
-
-@lru_cache(maxsize=None)
-def forward_affine(n):
-    """One column with the affine step: y = gamma x_hat + beta, J = dy^T y (cached, read-only)."""
-    f = SimpleNamespace(**vars(forward(n)))
-    dy = column("d", n)
-    gamma, beta = sp.symbols("gamma beta", real=True)
-    y = gamma * f.x_hat + beta * sp.ones(n, 1)
-    J = (dy.T * y)[0, 0]
-    f.dy, f.gamma, f.beta, f.y, f.J = dy, gamma, beta, y, J
-    f.dJ_dx = sp.Matrix([sp.diff(J, xi) for xi in f.x])
-    f.dJ_dgamma, f.dJ_dbeta = sp.diff(J, gamma), sp.diff(J, beta)
-    return f
-
-
-def _with_s_columns(M, var):
-    """with_s column by column, with its own s_j for each column's variance."""
-    cols = []
-    for j, v in enumerate(var):
-        col = cw.with_s(M[:, j], v)
-        cols.append(col.subs(S, sp.Symbol(f"s_{j + 1}", positive=True)))
-    return sp.Matrix.hstack(*cols)
 
 
 # --------------------------------------------------------------------------
 # steps
 # --------------------------------------------------------------------------
 
-def substituted_step(sizes=SIZES, formula=substituted_formula) -> Step:
+def substituted_step(formula=substituted_formula(), *, sizes=SIZES) -> Step:
     """Chapter 5's result with c and dc/dR put in: a common factor (sigma^2+eps)^(-1/2).
 
     Pure algebra, true for every vector R: checked with R a column of free
@@ -157,95 +134,107 @@ def substituted_step(sizes=SIZES, formula=substituted_formula) -> Step:
     """
     def build(n):
         r = column("r", n)
-        values = cw._base_values(n, r, cw.grad_c_formula)
+        values = base_values(n, r)
         values.update({G: column("g", n), X_HAT: values[C] * r})
         lhs = explicit(cw.columnwise_formula(), n, values)
-        rhs = explicit(formula(), n, values)
-        return cw.with_s(lhs, values[SIGMA2]), cw.with_s(rhs, values[SIGMA2])
-    shown = latex(cw.columnwise_formula()) + " = " + latex(formula())
+        rhs = explicit(formula, n, values)
+        return with_s(lhs, values[SIGMA2]), with_s(rhs, values[SIGMA2])
+    shown = latex(cw.columnwise_formula()) + " = " + latex(formula)
     return check_sizes("substitute c and dc/dR", build, sizes, display=shown)
 
 
-def expansion_step(sizes=SIZES, formula=expansion_formula) -> Step:
+def expansion_step(formula=expansion_formula(), *, sizes=SIZES) -> Step:
     """Multiply out the product; proved for an arbitrary vector in place of x_hat."""
     def build(n):
         values = {I: sp.eye(n), ONES: sp.ones(n, n), X_HAT: column("v", n)}
-        return explicit(product_formula(), n, values), explicit(formula(), n, values)
-    shown = latex(product_formula()) + " = " + latex(formula())
+        return explicit(product_formula(), n, values), explicit(formula, n, values)
+    shown = latex(product_formula()) + " = " + latex(formula)
     return check_sizes("multiply out", build, sizes, display=shown)
 
 
-def vanishing_step(sizes=SIZES, x_hat=None) -> Step:
+def vanishing_step(formula=vanishing_term(), *, sizes=SIZES) -> Step:
     """(1/N^2) 1 x_hat x_hat^T = 0, because 1 x_hat = 0 (the column of x_hat sums to 0).
 
-    ``x_hat(f)`` may supply a different vector (a test passes an uncentred one).
+    A test plants an uncentred vector, e.g. ``c x`` in place of ``x_hat``.
     """
     def build(n):
-        f = forward(n)
-        xh = f.x_hat if x_hat is None else x_hat(f)
-        values = {ONES: sp.ones(n, n), X_HAT: xh}
-        check_step("1 x_hat = 0", explicit(_mul(ONES, X_HAT), n, values), sp.zeros(n, 1),
+        f = column_pass(n)
+        values = {**base_values(n, f.R), X_HAT: f.x_hat, cw.x: f.x}
+        check_step("1 x_hat = 0", explicit(mul(ONES, X_HAT), n, values), sp.zeros(n, 1),
                    sizes=f"N = {n}")
-        return explicit(vanishing_term(), n, values), sp.zeros(n, n)
-    shown = latex(_mul(ONES, X_HAT)) + r" = 0 \quad\Longrightarrow\quad " \
-        + latex(vanishing_term()) + " = 0"
+        return explicit(formula, n, values), sp.zeros(n, n)
+    shown = latex(mul(ONES, X_HAT)) + r" = 0 \quad\Longrightarrow\quad " \
+        + latex(formula) + " = 0"
     return check_sizes("the vanishing term", build, sizes, display=shown)
 
 
-def simplified_step(sizes=SIZES, formula=simplified_formula) -> Step:
+def simplified_step(formula=simplified_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx = (sigma^2+eps)^(-1/2) [I - 1/N - x_hat x_hat^T/N] dJ/dx_hat, against the truth."""
     def build(n):
-        f = forward(n)
-        rhs = explicit(formula(), n, _values(n, f))
-        return cw.with_s(f.dJ_dx, f.var), cw.with_s(rhs, f.var)
+        f = column_pass(n)
+        rhs = explicit(formula, n, _values(n, f))
+        return with_s(f.dJ_dx, f.var), with_s(rhs, f.var)
     return check_sizes("the simplified gradient", build, sizes,
-                       display=latex(DJ_DX) + " = " + latex(formula()))
+                       display=latex(DJ_DX) + " = " + latex(formula))
 
 
-def gamma_steps(sizes=SIZES, dx_formula=dx_gamma_formula, dgamma=dgamma_formula,
-                dbeta=dbeta_formula) -> list[Step]:
-    """dJ/dgamma, dJ/dbeta and dJ/dx in terms of dJ/dy, against J = dy^T (gamma x_hat + beta)."""
-    def build_dgamma(n):
-        f = forward_affine(n)
-        return f.dJ_dgamma, explicit(dgamma(), n, _affine_values(n, f))[0, 0]
-
-    def build_dbeta(n):
-        f = forward_affine(n)
-        return f.dJ_dbeta, explicit(dbeta(), n, _affine_values(n, f))[0, 0]
-
-    def build_dx(n):
-        f = forward_affine(n)
-        rhs = explicit(dx_formula(), n, _affine_values(n, f))
-        return cw.with_s(f.dJ_dx, f.var), cw.with_s(rhs, f.var)
-
-    sym = lambda name: sp.Symbol(rf"\frac{{\partial J}}{{\partial {name}}}")  # noqa: E731
-    return [check_sizes("dJ/dgamma", build_dgamma, sizes,
-                        display=latex(sym(r"\gamma")) + " = " + latex(dgamma())),
-            check_sizes("dJ/dbeta", build_dbeta, sizes,
-                        display=latex(sym(r"\beta")) + " = " + latex(dbeta())),
-            check_sizes("dJ/dx with gamma", build_dx, sizes,
-                        display=latex(DJ_DX) + " = " + latex(dx_formula()))]
+def _partial(name):
+    return sp.Symbol(rf"\frac{{\partial J}}{{\partial {name}}}")
 
 
-def batch_step(sizes=D_SIZES, d=2, formula=batch_formula) -> Step:
-    """dJ/dX for D columns at once, every row vector broadcast over the rows."""
+def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES) -> Step:
+    """dJ/dgamma = x_hat^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
     def build(n):
-        b = batch(n, d)                       # chapter 2's forward pass of D columns
+        f = affine_pass(n)
+        return f.dJ_dgamma, explicit(formula, n, _affine_values(n, f))[0, 0]
+    return check_sizes("dJ/dgamma", build, sizes,
+                       display=latex(_partial(r"\gamma")) + " = " + latex(formula))
+
+
+def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES) -> Step:
+    """dJ/dbeta = 1_N^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
+    def build(n):
+        f = affine_pass(n)
+        return f.dJ_dbeta, explicit(formula, n, _affine_values(n, f))[0, 0]
+    return check_sizes("dJ/dbeta", build, sizes,
+                       display=latex(_partial(r"\beta")) + " = " + latex(formula))
+
+
+def dx_gamma_step(formula=dx_gamma_formula(), *, sizes=SIZES) -> Step:
+    """dJ/dx in terms of dJ/dy, dJ/dbeta and dJ/dgamma, against the forward pass."""
+    def build(n):
+        f = affine_pass(n)
+        rhs = explicit(formula, n, _affine_values(n, f))
+        return with_s(f.dJ_dx, f.var), with_s(rhs, f.var)
+    return check_sizes("dJ/dx with gamma", build, sizes,
+                       display=latex(DJ_DX) + " = " + latex(formula))
+
+
+def _batch_values(n, d, b):
+    """Values of the D-column objects for chapter 2's batch ``b``: each row vector
+    (gamma, (sigma^2+eps)^(-1/2), dJ/dbeta, dJ/dgamma) broadcast over the n rows."""
+    ones = sp.ones(n, 1)
+    inv_std = sp.Matrix(1, d, lambda i, j: b.radicand[j] ** -HALF)
+    dgamma = sp.Matrix(1, d, lambda i, j: sum(b.G[k, j] * b.X_hat[k, j] for k in range(n)))
+    dbeta = sp.Matrix(1, d, lambda i, j: sum(b.G[:, j]))
+    values = {GAMMA_B: ones * sp.Matrix([b.gamma]), INV_STD_B: ones * inv_std, DY_B: b.G,
+              DBETA_B: ones * dbeta, DGAMMA_B: ones * dgamma, X_HAT_B: b.X_hat}
+    return {sp.MatrixSymbol(k.name, n, d): v for k, v in values.items()}
+
+
+def batch_step(formula=batch_formula(), *, sizes=D_SIZES) -> Step:
+    """dJ/dX for D = 2 columns at once, every row vector broadcast over the rows."""
+    d = 2
+
+    def build(n):
+        b = batch(n, d)                       # the one symbolic forward pass
         var = [radicand - EPS for radicand in b.radicand]
         truth = sp.Matrix(n, d, lambda i, j: sp.diff(b.J, b.X[i, j]))
-        ones = sp.ones(n, 1)
-        inv_std = sp.Matrix(1, d, lambda i, j: b.radicand[j] ** -HALF)
-        dgamma = sp.Matrix(1, d, lambda i, j: sum(b.G[k, j] * b.X_hat[k, j] for k in range(n)))
-        dbeta = sp.Matrix(1, d, lambda i, j: sum(b.G[:, j]))
-        values = {GAMMA_B: ones * sp.Matrix([b.gamma]), INV_STD_B: ones * inv_std, DY_B: b.G,
-                  DBETA_B: ones * dbeta, DGAMMA_B: ones * dgamma, X_HAT_B: b.X_hat}
-        table = {sp.MatrixSymbol(k.name, n, d): v for k, v in values.items()}
-        rhs = formula().xreplace({N: sp.Integer(n), D: sp.Integer(d)}).xreplace(table)
-        rhs = sp.Matrix(rhs.doit())
-        return _with_s_columns(truth, var), _with_s_columns(rhs, var)
+        rhs = formula.xreplace({N: sp.Integer(n), D: sp.Integer(d)}).xreplace(_batch_values(n, d, b))
+        return with_s_columns(truth, var), with_s_columns(sp.Matrix(rhs.doit()), var)
     return check_sizes(f"dJ/dX, D = {d}", build, sizes, extra=f", D = {d}",
                        display=latex(sp.MatrixSymbol(r"\frac{\partial J}{\partial X}", N, D))
-                       + " = " + latex(formula()))
+                       + " = " + latex(formula))
 
 
 # --------------------------------------------------------------------------
@@ -256,41 +245,24 @@ def batch_step(sizes=D_SIZES, d=2, formula=batch_formula) -> Step:
 def method_gradients(n):
     """dJ/dx of one column by the four methods of the book, as sympy columns.
 
-    Each follows its chapter: ``staged`` the nine nodes of the graph in
-    reverse (chapter 3), ``rowwise`` the three paths per example (chapter 3),
-    ``columnwise`` the lemma and the linear map (chapter 5), ``simplified``
-    the one-liner (this chapter). Returns (forward namespace, dict); cached
-    per n, so treat both as read-only.
+    Each is built from its chapter's checked objects: ``staged`` from the
+    table of local derivatives (:func:`lib.steps.rowwise.staged_backward`),
+    ``rowwise`` from the three-path formula (:func:`lib.steps.rowwise.dx_candidate`),
+    ``columnwise`` from the lemma and the linear map (chapter 5),
+    ``simplified`` from the one-liner (this chapter). All are written in
+    sqrt(sigma^2 + eps). Returns (the affine forward pass, dict); cached per
+    n, the matrices immutable.
     """
-    f = forward_affine(n)
-    x, dy, gamma = f.x, f.dy, f.gamma
-    # staged: mean, centre, square, variance, sqrt(var + eps), invert, scale, gamma, beta
-    mu = sum(x) / n
-    xc = x - mu * sp.ones(n, 1)
-    var = sum(v ** 2 for v in xc) / n
-    std = sp.sqrt(var + EPS)
-    inv = 1 / std
-    x_hat = xc * inv
-    dx_hat = gamma * dy
-    dinv = sum(dx_hat[k] * xc[k] for k in range(n))
-    dxc = dx_hat * inv
-    dstd = -dinv / std ** 2
-    dvar = dstd / (2 * std)
-    dxc = dxc + sp.Matrix([2 * xc[k] * dvar / n for k in range(n)])
-    dmu = -sum(dxc)
-    staged = dxc + dmu / n * sp.ones(n, 1)
-    # row-wise: dJ/dx_i = dJ/dx_hat_i / s + dJ/dsigma^2 2(x_i - mu)/N + dJ/dmu / N
-    s = sp.sqrt(var + EPS)
-    dsigma2 = -HALF * (var + EPS) ** sp.Rational(-3, 2) * sum(dx_hat[k] * xc[k] for k in range(n))
-    dmu_r = -sum(dx_hat) / s + dsigma2 * (-sp.Rational(2, n)) * sum(xc)
-    rowwise = sp.Matrix([dx_hat[i] / s + dsigma2 * 2 * xc[i] / n + dmu_r / n for i in range(n)])
-    # column-wise and simplified: the formulas of chapters 5 and 6
-    values = _values(n, f)
-    values[G] = dx_hat
-    columnwise = explicit(cw.columnwise_formula(), n, values)
+    f = affine_pass(n)
+    radicand, root = batch(n).radicand[0], batch(n).roots[0]
+    in_sqrt = lambda m: sp.ImmutableMatrix(m.subs(root, sp.sqrt(radicand)))  # noqa: E731
+    staged = rowwise.staged_backward(n)[2][0]
+    rows = rowwise.dx_candidate(rowwise.dx_formula(), n, f.g)
+    columnwise = explicit(cw.columnwise_formula(), n, _values(n, f))
     simplified = explicit(dx_gamma_formula(), n, _affine_values(n, f))
-    return f, {"staged": staged, "rowwise": rowwise, "columnwise": columnwise,
-               "simplified": simplified}
+    return f, {"staged": in_sqrt(staged), "rowwise": in_sqrt(rows),
+               "columnwise": sp.ImmutableMatrix(columnwise),
+               "simplified": sp.ImmutableMatrix(simplified)}
 
 
 def _method_display(name, other=r"\text{simplified}"):
@@ -304,14 +276,20 @@ def methods_step(sizes=range(2, 5)) -> list[Step]:
     for name in ("staged", "rowwise", "columnwise"):
         def build(n, name=name):
             f, grads = method_gradients(n)
-            return cw.with_s(grads[name], f.var), cw.with_s(grads["simplified"], f.var)
+            return with_s(grads[name], f.var), with_s(grads["simplified"], f.var)
         steps.append(check_sizes(f"{name} = simplified", build, sizes,
                                  display=_method_display(name)))
 
     def truth(n):
         f, grads = method_gradients(n)
-        return cw.with_s(f.dJ_dx, f.var), cw.with_s(grads["simplified"], f.var)
+        return with_s(f.dJ_dx, f.var), with_s(grads["simplified"], f.var)
     steps.append(check_sizes("simplified = truth", truth, sizes,
                              display=_method_display("simplified",
                                                      r"\text{forward pass, differentiated}")))
     return steps
+
+
+def all_steps():
+    """Every checked step of chapter 6, in page order."""
+    return [substituted_step(), expansion_step(), vanishing_step(), simplified_step(),
+            dgamma_step(), dbeta_step(), dx_gamma_step(), batch_step(), *methods_step()]

@@ -1,0 +1,83 @@
+"""How the book prints a formula: LaTeX from the very object that was checked.
+
+:func:`to_latex` is ``sp.latex`` with two additions: chosen symbols and
+indexed bases spelled by templates (``dy[i]`` as dJ/dy_i), and, for the
+matrix formulas of chapters 5 and 6, sums printed in the order they were
+built and negative fractional powers written as powers. Nothing here decides
+what is true; it only decides how a checked object looks.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+__all__ = ["to_latex"]
+
+
+class _BookPrinter(LatexPrinter):
+    """LaTeX printer that spells chosen symbols and indexed bases by templates."""
+
+    def __init__(self, names, **settings):
+        super().__init__(settings)
+        self._names = names
+
+    def _as_ordered_terms(self, expr, order=None):
+        # positive terms first, so that x_i - mu is not printed as -mu + x_i
+        terms = super()._as_ordered_terms(expr, order)
+        return sorted(terms, key=lambda term: term.could_extract_minus_sign())
+
+    def _print_Indexed(self, expr):
+        template = self._names.get(str(expr.base.label))
+        if template is None:
+            return super()._print_Indexed(expr)
+        return template.replace("@", "".join(self._print(k) for k in expr.indices))
+
+    def _print_Symbol(self, expr, style="plain"):
+        template = self._names.get(expr.name)
+        return template if template is not None else super()._print_Symbol(expr, style)
+
+
+class _AsBuiltPrinter(_BookPrinter):
+    """Prints a formula the way it was written: sums of matrices in the order
+    they were built (``I - 1/N 1``, not sympy's sorted ``-1/N 1 + I``),
+    parentheses around sums inside a Hadamard product, and negative
+    fractional powers as powers, ``(sigma^2 + eps)^{-3/2}``."""
+
+    def _print_MatAdd(self, expr):
+        out = ""
+        for term in expr.args:
+            text = self._print(term)
+            if text.startswith("-"):
+                out += " - " + text[1:].lstrip()
+            else:
+                out += (" + " if out else "") + text
+        return out.lstrip(" +")
+
+    def _print_HadamardProduct(self, expr):
+        parts = []
+        for a in expr.args:
+            text = self._print(a)
+            if isinstance(a, sp.MatAdd) or (isinstance(a, sp.MatMul)
+                                            and isinstance(a.args[0], sp.MatrixExpr)):
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        return r" \odot ".join(parts)
+
+    def _print_Pow(self, expr):
+        b, e = expr.args
+        if e.is_Rational and e.is_negative and not e.is_Integer:
+            return rf"\left({self._print(b)}\right)^{{{e.p}/{e.q}}}"
+        return super()._print_Pow(expr)
+
+
+def to_latex(expr, names=None, *, as_built=False, **settings) -> str:
+    """``sp.latex`` with some symbols spelled out.
+
+    ``names`` maps a symbol's or an IndexedBase's name to LaTeX; ``@`` in the
+    LaTeX of an IndexedBase stands for its indices, e.g.
+    ``{"gy": r"\\frac{\\partial J}{\\partial y_{@}}"}`` prints ``gy[i]`` as
+    dJ/dy_i. ``as_built=True`` keeps matrix sums in the order they were
+    built and writes ``(sigma^2 + eps)^{-1/2}`` as a power (chapters 5 and 6).
+    """
+    printer = _AsBuiltPrinter if as_built else _BookPrinter
+    return printer(names or {}, **settings).doprint(expr)
