@@ -332,6 +332,13 @@ def toc_pages():
     return pages
 
 
+def reader_env():
+    """A reader's kernel: not a site build (no static widget frames) and no widget cache."""
+    env = {k: v for k, v in CHILD_ENV.items() if k != "BNBOOK_STATIC_WIDGETS"}
+    env["BNBOOK_WIDGET_CACHE"] = "off"
+    return env
+
+
 def execute_page(path, timeout=600):
     """Execute one page like a Binder reader; seconds, error and symbolic timings."""
     import jupytext
@@ -345,7 +352,7 @@ def execute_page(path, timeout=600):
     start = time.perf_counter()
     error = None
     try:
-        client.execute(env=CHILD_ENV)
+        client.execute(env=reader_env())
     except Exception as err:  # a failing page is a figure too: report it
         error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
     seconds = time.perf_counter() - start

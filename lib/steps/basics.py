@@ -114,35 +114,31 @@ def _arrays(B):
     return {dy: B.G, x_hat: B.x_hat_of_s(), gamma: sp.Matrix([B.gamma])}
 
 
-def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES):
-    """Check dJ/dbeta against differentiating J by each beta_j."""
-
+def _parameter_step(name, lhs_name, params, variable, formula, sizes):
+    """A parameter gradient (``params(B)`` the D symbols) against ``formula``: at N = 2..5
+    by differentiating J, and for every N (:func:`general_check`) in ``variable``."""
     def build(n):
         B = batch(n, D_COLUMNS)
-        truth = sp.Matrix([B.J.diff(b) for b in B.beta])
+        truth = B.plain(sp.Matrix([B.J.diff(p) for p in params(B)]))
         cand = instantiate(formula, arrays=_arrays(B), size=(N, n), index=j, rows=D_COLUMNS)
         return truth, cand
-    step = check_sizes("dJ/dbeta", build, sizes, extra=f", D = {D_COLUMNS}",
-                       display=_display("dbeta", j, formula))
-    return general_check("dJ/dbeta", J_general().diff(beta_ix[j]), formula, step)
+    step = check_sizes(name, build, sizes, extra=f", D = {D_COLUMNS}",
+                       display=_display(lhs_name, j, formula))
+    return general_check(name, J_general().diff(variable), formula, step)
+
+
+def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES):
+    """Check dJ/dbeta against differentiating J by each beta_j."""
+    return _parameter_step("dJ/dbeta", "dbeta", lambda B: B.beta, beta_ix[j], formula, sizes)
 
 
 def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES):
     """Check dJ/dgamma against differentiating J by each gamma_j."""
-
-    def build(n):
-        B = batch(n, D_COLUMNS)
-        truth = B.plain(sp.Matrix([B.J.diff(g) for g in B.gamma]))
-        cand = instantiate(formula, arrays=_arrays(B), size=(N, n), index=j, rows=D_COLUMNS)
-        return truth, cand
-    step = check_sizes("dJ/dgamma", build, sizes, extra=f", D = {D_COLUMNS}",
-                       display=_display("dgamma", j, formula))
-    return general_check("dJ/dgamma", J_general().diff(gamma[j]), formula, step)
+    return _parameter_step("dJ/dgamma", "dgamma", lambda B: B.gamma, gamma[j], formula, sizes)
 
 
 def dxhat_step(formula=dxhat_formula(), *, sizes=SIZES):
     """Check dJ/dx_hat: J as a function of independent x_hat symbols h_ij."""
-
     def build(n):
         B = batch(n, D_COLUMNS)
         H = sp.Matrix(n, D_COLUMNS, lambda a, b: sp.Symbol(f"h_{a + 1}{b + 1}", real=True))

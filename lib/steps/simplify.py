@@ -168,46 +168,44 @@ def vanishing_step(formula=vanishing_term(), *, sizes=SIZES) -> Step:
     return check_sizes("the vanishing term", build, sizes, display=shown)
 
 
+def _dx_step(name, forward_pass, values, formula, sizes):
+    """dJ/dx of ``forward_pass(n)`` (the truth) against ``formula`` at ``values(n, f)``."""
+    def build(n):
+        f = forward_pass(n)
+        return with_s(f.dJ_dx, f.var), with_s(explicit(formula, n, values(n, f)), f.var)
+    return check_sizes(name, build, sizes, display=latex(DJ_DX) + " = " + latex(formula))
+
+
 def simplified_step(formula=simplified_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx = (sigma^2+eps)^(-1/2) [I - 1/N - x_hat x_hat^T/N] dJ/dx_hat, against the truth."""
-    def build(n):
-        f = column_pass(n)
-        rhs = explicit(formula, n, _values(n, f))
-        return with_s(f.dJ_dx, f.var), with_s(rhs, f.var)
-    return check_sizes("the simplified gradient", build, sizes,
-                       display=latex(DJ_DX) + " = " + latex(formula))
+    return _dx_step("the simplified gradient", column_pass, _values, formula, sizes)
 
 
 def _partial(name):
     return sp.Symbol(rf"\frac{{\partial J}}{{\partial {name}}}")
 
 
-def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES) -> Step:
-    """dJ/dgamma = x_hat^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
+def _parameter_step(name, truth, symbol, formula, sizes):
+    """A parameter gradient (``truth`` names the field of the affine pass) against ``formula``."""
     def build(n):
         f = affine_pass(n)
-        return f.dJ_dgamma, explicit(formula, n, _affine_values(n, f))[0, 0]
-    return check_sizes("dJ/dgamma", build, sizes,
-                       display=latex(_partial(r"\gamma")) + " = " + latex(formula))
+        return getattr(f, truth), explicit(formula, n, _affine_values(n, f))[0, 0]
+    return check_sizes(name, build, sizes, display=latex(_partial(symbol)) + " = " + latex(formula))
+
+
+def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES) -> Step:
+    """dJ/dgamma = x_hat^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
+    return _parameter_step("dJ/dgamma", "dJ_dgamma", r"\gamma", formula, sizes)
 
 
 def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES) -> Step:
     """dJ/dbeta = 1_N^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
-    def build(n):
-        f = affine_pass(n)
-        return f.dJ_dbeta, explicit(formula, n, _affine_values(n, f))[0, 0]
-    return check_sizes("dJ/dbeta", build, sizes,
-                       display=latex(_partial(r"\beta")) + " = " + latex(formula))
+    return _parameter_step("dJ/dbeta", "dJ_dbeta", r"\beta", formula, sizes)
 
 
 def dx_gamma_step(formula=dx_gamma_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx in terms of dJ/dy, dJ/dbeta and dJ/dgamma, against the forward pass."""
-    def build(n):
-        f = affine_pass(n)
-        rhs = explicit(formula, n, _affine_values(n, f))
-        return with_s(f.dJ_dx, f.var), with_s(rhs, f.var)
-    return check_sizes("dJ/dx with gamma", build, sizes,
-                       display=latex(DJ_DX) + " = " + latex(formula))
+    return _dx_step("dJ/dx with gamma", affine_pass, _affine_values, formula, sizes)
 
 
 def _batch_values(n, d, b):
