@@ -340,3 +340,25 @@ def test_figures_are_legible_in_the_dark_theme(visit, site):
             checked += 1
     if not checked:
         pytest.skip("no figure in the book yet")
+
+
+def test_results_are_tables_that_fit_a_phone(visit):
+    """Chapter 8's results are HTML tables (not preformatted text), readable at 390 px."""
+    page_visit = visit("chapters/08_gradient.html")
+    page_visit.page.set_viewport_size({"width": 390, "height": 844})
+    page_visit.open()
+    page = page_visit.page
+    tables = page.locator("table.bn-table")
+    assert tables.count() >= 10
+    # no result is left as a text block of aligned columns
+    pre_texts = page.locator(".cell_output pre").all_inner_texts()
+    assert not [t for t in pre_texts if "spread" in t and "bias" in t]
+    # a table wider than the column scrolls in its own box: the page itself does not widen
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    heads = page.locator("table.bn-table thead th").all_inner_texts()
+    assert {"N", "spread", "bias"} <= set(heads)
+    tables.nth(3).scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "08_gradient-tables-390.png"))
+    assert not page_visit.problems and not page_visit.foreign

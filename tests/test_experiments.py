@@ -330,7 +330,8 @@ def test_table_is_text_and_an_html_table():
     t = E.table([{"N": 4, "spread": 0.5}, {"N": 16, "spread": 0.25}], title="noise")
     assert str(t).splitlines()[1].split() == ["N", "spread"]
     html = t._repr_html_()
-    assert html.startswith('<table class="bn-table"><caption>noise</caption>')
+    assert html.startswith('<div class="bn-table-wrap" role="region" tabindex="0" aria-label="noise">'
+                           '<table class="bn-table"><caption>noise</caption>')
     assert html.count("<tr>") == 3 and '<th scope="col" style="text-align:right">N</th>' in html
     kv = E.table({"rank P": 4})._repr_html_()
     assert '<th scope="row"' in kv and "<td" in kv and ">4</td>" in kv

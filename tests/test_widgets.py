@@ -301,3 +301,11 @@ def test_built_chapter_shows_every_static_widget_and_loads_no_widget_js(built_bo
         assert "application/vnd.jupyter.widget-view+json" not in html, \
             f"{page.name} renders an ipywidgets view that needs a kernel"
         assert page.stat().st_size < 5_000_000, f"{page.name} is over 5 MB"
+
+
+def test_memoised_widget_data_is_read_only():
+    w = widgets.batch_size_widget()
+    grads = w.data(N=8)["grads"]
+    with pytest.raises(ValueError, match="read-only"):
+        grads[:] = 0
+    assert np.isfinite(w.data(N=8)["spread"])

@@ -34,7 +34,10 @@ class Table(str):
         esc = html.escape
         align = ['style="text-align:right"' if num else 'style="text-align:left"'
                  for num in self.numeric]
-        out = ['<table class="bn-table">']
+        label = esc(self.title or "results", quote=True)
+        # the wrapper scrolls a table wider than a phone; focusable, so that it scrolls by keyboard
+        out = [f'<div class="bn-table-wrap" role="region" tabindex="0" aria-label="{label}">'
+               '<table class="bn-table">']
         if self.title:
             out.append(f"<caption>{esc(self.title)}</caption>")
         if self.columns is not None:
@@ -46,7 +49,7 @@ class Table(str):
             if self.columns is None:      # key/value: the key heads its row
                 cells[0] = f'<th scope="row" {align[0]}>{esc(row[0])}</th>'
             out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</tbody></table>")
+        out.append("</tbody></table></div>")
         return "".join(out)
 
 

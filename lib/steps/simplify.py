@@ -10,6 +10,7 @@ wrong formula (a dropped term, a flipped sign, a wrong exponent).
 from __future__ import annotations
 
 from functools import lru_cache
+from types import MappingProxyType
 
 import sympy as sp
 
@@ -258,9 +259,9 @@ def method_gradients(n):
     rows = rowwise.dx_candidate(rowwise.dx_formula(), n, f.g)
     columnwise = explicit(cw.columnwise_formula(), n, _values(n, f))
     simplified = explicit(dx_gamma_formula(), n, _affine_values(n, f))
-    return f, {"staged": in_sqrt(staged), "rowwise": in_sqrt(rows),
-               "columnwise": sp.ImmutableMatrix(columnwise),
-               "simplified": sp.ImmutableMatrix(simplified)}
+    return f, MappingProxyType({"staged": in_sqrt(staged), "rowwise": in_sqrt(rows),
+                                "columnwise": sp.ImmutableMatrix(columnwise),
+                                "simplified": sp.ImmutableMatrix(simplified)})
 
 
 def _method_display(name, other=r"\text{simplified}"):

@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from lib.experiments.args import frozen
 from lib.widgets import static
 from lib.widgets.control import Control
 from lib.widgets.drawing import drop_unlabelled_minor_ticks, empty_axes, png_bytes
@@ -99,11 +100,11 @@ class SliderFigure:
         return {**self.values, **overrides}
 
     def data(self, **values) -> dict:
-        """The compute function's result at these control values (memoised)."""
+        """The compute function's result at these control values (memoised, arrays read-only)."""
         values = self._values(values)
         key = tuple(values[c.key] for c in self.controls)
         if key not in self._cache:
-            self._cache[key] = self.compute(**values)
+            self._cache[key] = frozen(self.compute(**values))
         return self._cache[key]
 
     def _axes(self):
