@@ -15,7 +15,8 @@ from lib import widgets
 
 FACTORIES = {"batch-size": widgets.batch_size_widget,
              "scale": widgets.scale_widget,
-             "depth": widgets.depth_widget}
+             "depth": widgets.depth_widget,
+             "learning-rate": widgets.learning_rate_widget}
 
 CDN_WIDGET_JS = re.compile(r"require(\.min)?\.js|embed-amd|html-manager|@jupyter-widgets|"
                            r"unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com")
@@ -118,7 +119,7 @@ def test_static_html_is_cached_on_disk_under_its_fingerprint(tmp_path, monkeypat
 
 # -- the live figure ----------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["batch-size", "scale"])
+@pytest.mark.parametrize("name", ["batch-size", "scale", "learning-rate"])
 def test_every_live_grid_point_draws_a_non_empty_figure(name):
     w = FACTORIES[name]()
     for values in w.grid():
@@ -186,7 +187,7 @@ def test_reusing_the_axes_draws_the_same_picture_as_a_fresh_figure(name):
     fresh.reuse_axes = False                # a new Axes for every frame
     points = list(reused.grid(static=True))
     # a path through explained and plain frames, linear/log, BN on/off
-    points = points[::{"batch-size": 2, "scale": 2, "depth": 3}[name]]
+    points = points[::{"batch-size": 2, "scale": 2, "depth": 3, "learning-rate": 1}[name]]
     for values in points:
         a = np.asarray(Image.open(io.BytesIO(reused.png(40, **values))))
         b = np.asarray(Image.open(io.BytesIO(fresh.png(40, **values))))

@@ -7,7 +7,8 @@ Every public function here computes data and returns it in a ``dict``
 one short line.
 
 One module per section of chapter 8, all re-exported here, so that
-``from lib import experiments as ex`` gives every function:
+``from lib import experiments as ex`` gives every function (chapter 9's are
+in ``lib.experiments.training``):
 
 :mod:`~lib.experiments.projection`
     the backward map (gamma/s) P of one column and its properties;
@@ -17,6 +18,8 @@ One module per section of chapter 8, all re-exported here, so that
     the batch-to-batch noise of one example's gradient;
 :mod:`~lib.experiments.depth`
     gradient norms layer by layer at initialization;
+:mod:`~lib.experiments.training`
+    chapter 9: the papers' claims about training, tested on the digits;
 :mod:`~lib.experiments.args` and :mod:`~lib.experiments.table`
     the shared argument checks and the table printer.
 

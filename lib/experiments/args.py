@@ -83,11 +83,17 @@ def frozen(value):
 
 
 def cached(maxsize):
-    """``functools.lru_cache`` whose results are :func:`frozen` (read-only arrays)."""
+    """``functools.lru_cache`` whose results are :func:`frozen` (read-only arrays).
+
+    Lists among the arguments are taken as tuples, so that they can be keys.
+    """
     def decorate(function):
-        @functools.lru_cache(maxsize=maxsize)
+        memo = functools.lru_cache(maxsize=maxsize)(lambda *a, **k: frozen(function(*a, **k)))
+
         @functools.wraps(function)
-        def wrapper(*args):
-            return frozen(function(*args))
+        def wrapper(*args, **kwargs):
+            key = lambda v: tuple(v) if isinstance(v, list) else v  # noqa: E731
+            return memo(*map(key, args), **{k: key(v) for k, v in kwargs.items()})
+        wrapper.cache_clear = memo.cache_clear
         return wrapper
     return decorate

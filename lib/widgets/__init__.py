@@ -34,7 +34,9 @@ The package, one concern a module:
 :mod:`~lib.widgets.drawing`
     matplotlib speed-ups for redrawing one figure many times;
 :mod:`~lib.widgets.chapter8`
-    the three widgets of chapter 8.
+    the three widgets of chapter 8;
+:mod:`~lib.widgets.chapter9`
+    the learning-rate widget of chapter 9.
 
 Markers of the static HTML (stable: the browser tests rely on them)
 -------------------------------------------------------------------
@@ -84,8 +86,10 @@ fills the cache.
 from lib.widgets.chapter8 import (BATCH_SIZES, DEPTH_BATCH_SIZES, DEPTHS, EPSILONS, SCALES,
                                   STATIC_DEPTH_BATCH_SIZES, STATIC_DEPTHS, STATIC_SCALES,
                                   batch_size_widget, depth_widget, scale_widget)
+from lib.widgets.chapter9 import learning_rate_widget
 from lib.widgets.control import Control
 from lib.widgets.figure import SliderFigure
 from lib.widgets.static import CACHE_ENV, STATIC_ENV, cache_dir, static_enabled
 
-__all__ = ["Control", "SliderFigure", "batch_size_widget", "scale_widget", "depth_widget"]
+__all__ = ["Control", "SliderFigure", "batch_size_widget", "scale_widget", "depth_widget",
+           "learning_rate_widget"]

@@ -1,4 +1,4 @@
-"""Matplotlib figures for the experiments of chapter 8.
+"""Matplotlib figures for the experiments of chapter 8 (and chapter 1's batch).
 
 Each function takes the dict returned by the matching function of
 :mod:`lib.experiments` and returns a :class:`matplotlib.figure.Figure`.
@@ -11,105 +11,15 @@ Figures have a white face colour so that they stay legible on a dark page.
 """
 from __future__ import annotations
 
-import textwrap
-
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.transforms import ScaledTranslation
 
 from lib import batchnorm as bn
 from lib.experiments import RELU_RATE_LIMIT
+from lib.plots.common import (BLUE, GREEN, GREY, ORANGE, RED, axes_of, explain,
+                              new_figure, require)
 
 __all__ = ["plot_normalization", "plot_batch_noise", "plot_scale_response", "plot_depth_profile",
            "plot_projection_energy", "plot_training", "plot_depth_rates"]
-
-BLUE, ORANGE, GREEN, GREY, RED = "#1f77b4", "#d95f02", "#1b9e77", "#555555", "#c0392b"
-
-
-def _new_figure(n_panels, width=None):
-    width = width or 4.2 * n_panels
-    fig, axes = plt.subplots(1, n_panels, figsize=(width, 3.4), facecolor="white")
-    # fixed margins: a constrained layout would cost extra draws on every slider move
-    fig.subplots_adjust(left=0.85 / width, right=1 - 0.15 / width, bottom=0.16, top=0.9,
-                        wspace=0.36)
-    axes = np.atleast_1d(axes)
-    for a in axes:
-        a.set_facecolor("white")
-    return fig, list(axes)
-
-
-def _axes(ax, n_panels, width=None):
-    """Figure and list of axes: new ones if ``ax`` is None, else the given one(s)."""
-    if ax is None:
-        return _new_figure(n_panels, width)
-    axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
-    return axes[0].figure, axes
-
-
-def _axes_inches(ax):
-    """Width and height of the Axes ``ax`` in inches."""
-    box = ax.get_position()
-    return box.width * ax.figure.get_figwidth(), box.height * ax.figure.get_figheight()
-
-
-def _wrap(ax, text, fontsize, fraction):
-    """Break ``text`` into lines that fit ``fraction`` of the width of ``ax``.
-
-    An average character of the default font is at most 0.6 em wide, so a
-    line of n characters at ``fontsize`` points is at most 0.6 n fontsize / 72
-    inches long.
-    """
-    width = _axes_inches(ax)[0] * fraction
-    return textwrap.fill(text, max(16, int(width * 72 / (0.6 * fontsize))))
-
-
-def _explain(ax, text, *, full=True):
-    """Write ``text`` in ``ax``, inside the Axes.
-
-    ``full=True``: the panel is empty; the text is centred in it.
-    ``full=False``: the panel has data; the text goes in a box along the top
-    edge and the y-axis is extended upwards so that the data stay below the
-    box. A caller that draws a legend must put it in a lower corner.
-    """
-    if full:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.text(0.5, 0.5, _wrap(ax, text, 9, 0.9), ha="center", va="center",
-                transform=ax.transAxes, fontsize=9, color="black")
-        return
-    size = 7.5
-    wrapped = _wrap(ax, text, size, 0.92)
-    n_lines = wrapped.count("\n") + 1
-    # box height as a fraction of the Axes: lines at 1.2 em, padding, margin
-    frac = (n_lines * 1.2 * size + 14) / 72 / _axes_inches(ax)[1]
-    _make_room(ax, min(frac + 0.04, 0.6))
-    # 6 points in from the top left corner: the box (2 points of padding)
-    # stays inside the Axes whatever its size
-    corner = ax.transAxes + ScaledTranslation(6 / 72, -6 / 72, ax.figure.dpi_scale_trans)
-    ax.text(0, 1, wrapped, ha="left", va="top", transform=corner,
-            fontsize=size, color="black",
-            bbox=dict(facecolor="#fff8dc", edgecolor=GREY, alpha=0.95))
-
-
-def _make_room(ax, frac):
-    """Raise the top of the y-axis so that the data fill only the lower 1 - frac."""
-    lo, hi = ax.get_ylim()
-    keep = 1.0 - frac
-    if ax.get_yscale() == "log":
-        top = 10 ** (np.log10(lo) + (np.log10(hi) - np.log10(lo)) / keep)
-    else:
-        top = lo + (hi - lo) / keep
-    ax.set_ylim(lo, top)
-
-
-def _require(data, keys, name):
-    if not isinstance(data, dict):
-        raise TypeError(f"data must be the dict returned by experiments.{name}(), "
-                        f"got {type(data).__name__}")
-    missing = [k for k in keys if k not in data]
-    if missing:
-        raise ValueError(f"data is missing {', '.join(missing)}: pass the dict returned by "
-                         f"experiments.{name}()")
 
 
 # --------------------------------------------------------------------------
@@ -124,16 +34,16 @@ def plot_batch_noise(data, ax=None):
     spread against N on log-log axes with a 1/sqrt(N) guide. With one Axes:
     the spread panel only; with two Axes: both.
     """
-    _require(data, ("N", "n_batches", "grads", "reference", "spread", "N_grid", "spread_grid", "guide",
+    require(data, ("N", "n_batches", "grads", "reference", "spread", "N_grid", "spread_grid", "guide",
                     "explanation"), "batch_noise")
-    fig, axes = _axes(ax, 2)
+    fig, axes = axes_of(ax, 2)
     curve_ax = axes[-1]
     if len(axes) >= 2:
         cloud = axes[0]
         g, ref = data["grads"], data["reference"]
         r = 1.6 * float(np.linalg.norm(ref[:2])) + 1e-12
         if data["explanation"]:
-            _explain(cloud, data["explanation"])
+            explain(cloud, data["explanation"])
         else:
             cloud.scatter(g[:, 0], g[:, 1], s=9, alpha=0.45, color=BLUE, label="one batch each")
             cloud.plot(*g[:, :2].mean(axis=0), "o", color=ORANGE, ms=7, label="mean over batches")
@@ -156,7 +66,7 @@ def plot_batch_noise(data, ax=None):
     curve_ax.set_title("spread of the gradient across batches", fontsize=9)
     curve_ax.legend(fontsize=7, loc="lower left")
     if N < 3 and len(axes) == 1 and data["explanation"]:
-        _explain(curve_ax, data["explanation"], full=False)
+        explain(curve_ax, data["explanation"], full=False)
     return fig
 
 
@@ -167,9 +77,9 @@ def plot_scale_response(data, ax=None):
     Axes: the gradient panel only. The shaded band is where a^2 sigma^2 is
     within a factor 100 of eps, the marker the current a.
     """
-    _require(data, ("a", "eps", "a_grid", "y_change_grid", "grad_norm_grid", "theory_grid",
+    require(data, ("a", "eps", "a_grid", "y_change_grid", "grad_norm_grid", "theory_grid",
                     "grad_cap", "a_break", "y_change", "grad_norm", "explanation"), "scale_response")
-    fig, axes = _axes(ax, 2)
+    fig, axes = axes_of(ax, 2)
     a, grid = data["a"], data["a_grid"]
     band = (data["a_break"] / 10, data["a_break"] * 10) if data["eps"] > 0 else None
     grad_ax = axes[-1]
@@ -199,22 +109,22 @@ def plot_scale_response(data, ax=None):
     grad_ax.set_title("input gradient: 1/a until ε caps it", fontsize=9)
     grad_ax.legend(fontsize=7, loc="lower left")
     if data["explanation"]:
-        _explain(axes[0], data["explanation"], full=False)
+        explain(axes[0], data["explanation"], full=False)
     return fig
 
 
 def plot_depth_profile(data, ax=None):
     """||dJ/dW_l||^2 layer by layer (from ``depth_profile``), with the theory's slope."""
-    _require(data, ("layer", "grad_sq", "rate", "rate_theory", "rate_limit", "batch_size",
+    require(data, ("layer", "grad_sq", "rate", "rate_theory", "rate_limit", "batch_size",
                     "activation", "batchnorm", "explanation"), "depth_profile")
-    fig, axes = _axes(ax, 1, width=5.0)
+    fig, axes = axes_of(ax, 1, width=5.0)
     ax0 = axes[0]
     layer, gsq = data["layer"], data["grad_sq"]
     bn_txt = "with BN" if data["batchnorm"] else "no BN"
     title = f"{data['activation']}, {bn_txt}, batch size {data['batch_size']}, depth {layer.size}"
     positive = gsq > 0
     if not np.any(positive):
-        _explain(ax0, data["explanation"] or "All gradients are zero.")
+        explain(ax0, data["explanation"] or "All gradients are zero.")
         ax0.set_title(title, fontsize=9)
         return fig
     ax0.semilogy(layer[positive], gsq[positive], "o-", color=BLUE, ms=3, label="simulated")
@@ -235,7 +145,7 @@ def plot_depth_profile(data, ax=None):
         # the profile leaves free (left if it falls from layer 1 onwards)
         falling = gsq[positive][0] >= gsq[positive][-1]
         ax0.legend(fontsize=7, loc="lower left" if falling else "lower right")
-        _explain(ax0, data["explanation"], full=False)
+        explain(ax0, data["explanation"], full=False)
     else:
         ax0.legend(fontsize=7, loc="best")
     return fig
@@ -247,8 +157,8 @@ def plot_depth_profile(data, ax=None):
 
 def plot_projection_energy(data, ax=None):
     """Simulated E||P g||^2 / E||g||^2 against N, with (N - 2)/N."""
-    _require(data, ("N", "simulated", "theory", "stderr"), "projection_energy")
-    fig, axes = _axes(ax, 1)
+    require(data, ("N", "simulated", "theory", "stderr"), "projection_energy")
+    fig, axes = axes_of(ax, 1)
     a = axes[0]
     Ns = data["N"]
     fine = np.linspace(Ns.min(), Ns.max(), 200)
@@ -271,8 +181,8 @@ def plot_training(runs, ax=None):
     if not isinstance(runs, (list, tuple)) or not runs:
         raise TypeError("runs must be a non-empty list of dicts from experiments.train_scale_invariant()")
     for r in runs:
-        _require(r, ("step", "w_norm", "eff_lr", "weight_decay"), "train_scale_invariant")
-    fig, axes = _axes(ax, 2)
+        require(r, ("step", "w_norm", "eff_lr", "weight_decay"), "train_scale_invariant")
+    fig, axes = axes_of(ax, 2)
     colors = [BLUE, ORANGE, GREEN, RED]
     for k, r in enumerate(runs):
         lab = f"weight decay {r['weight_decay']:g}"
@@ -297,8 +207,8 @@ def plot_depth_rates(datasets, ax=None):
     if isinstance(datasets, dict):
         datasets = [datasets]
     for d in datasets:
-        _require(d, ("B", "simulated", "stderr", "theory", "activation"), "depth_rates")
-    fig, axes = _axes(ax, 1)
+        require(d, ("B", "simulated", "stderr", "theory", "activation"), "depth_rates")
+    fig, axes = axes_of(ax, 1)
     a = axes[0]
     colors = {"linear": BLUE, "relu": ORANGE}
     Bmax = max(int(d["B"].max()) for d in datasets)
@@ -341,7 +251,7 @@ def plot_normalization(x, gamma=(1.0, 1.0), beta=(0.0, 0.0), eps=1e-5):
     y, cache = bn.forward(x, gamma, beta, eps=eps)     # cache.x_hat does not depend on gamma, beta
     panels = [(x, "raw batch $X$"), (cache.x_hat, r"normalized $\hat X$"),
               (y, r"$Y = \gamma \odot \hat X + \beta$")]
-    fig, axes = _new_figure(3, width=11)
+    fig, axes = new_figure(3, width=11)
     lim = np.abs(np.concatenate([p for p, _ in panels])).max() * 1.05
     for ax, (points, title) in zip(axes, panels):
         ax.axhline(0, color=GREY, lw=0.6)

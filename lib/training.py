@@ -1,0 +1,355 @@
+"""Small fully connected networks in numpy, trained by plain SGD (chapter 9).
+
+A network is a list of layers, each with ``forward(h)`` and ``backward(dh)``
+(which stores the gradients of its parameters in ``grads``):
+
+* :class:`Linear`, ``z = h W + b`` (He's initialization);
+* :class:`BatchNorm`, the book's layer: :func:`lib.batchnorm.forward` and
+  the simplified :func:`lib.batchnorm.backward`, with an optional
+  :class:`Noise` after it (Santurkar et al.'s "noisy BN");
+* :class:`ReLU`.
+
+:func:`make_net` stacks them, :func:`loss_and_grads` runs one forward and
+backward pass with the softmax cross-entropy loss, and :func:`train` is the
+one training loop, with a ``hook`` that each experiment uses to record what
+it needs. Data: scikit-learn's handwritten digits (:func:`digits`), 1,797
+images of 8 x 8 pixels, shipped with scikit-learn (no download).
+
+Bad arguments raise ``ValueError``/``TypeError`` naming the problem; a run
+whose loss or activations stop being finite raises :class:`Diverged`,
+naming the step and the layer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from lib import batchnorm as bn
+from lib.gradcheck import numerical_gradient
+
+__all__ = ["Linear", "BatchNorm", "Noise", "ReLU", "Diverged", "Data", "digits", "make_net",
+           "forward", "cross_entropy", "loss_and_grads", "evaluate", "sgd_step", "train",
+           "weight_layers", "gradient_check"]
+
+
+class Diverged(ArithmeticError):
+    """A training run whose numbers stopped being finite (``step``, ``layer`` say where)."""
+
+    def __init__(self, message, step=None, layer=None):
+        super().__init__(message)
+        self.step, self.layer = step, layer
+
+
+# --------------------------------------------------------------------------
+# layers
+# --------------------------------------------------------------------------
+
+class Linear:
+    """``z = h W + b``, W of shape (n_in, n_out) drawn N(0, 2/n_in) (He et al. 2015)."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.params = {"W": rng.normal(size=(n_in, n_out)) * math.sqrt(2.0 / n_in),
+                       "b": np.zeros(n_out)}
+        self.grads = {}
+
+    def forward(self, h):
+        self._h = h
+        return h @ self.params["W"] + self.params["b"]
+
+    def backward(self, dz):
+        self.grads = {"W": self._h.T @ dz, "b": dz.sum(axis=0)}
+        return dz @ self.params["W"].T
+
+    def __repr__(self):
+        return f"Linear{self.params['W'].shape}"
+
+
+@dataclass
+class Noise:
+    """Time-varying noise after a batch-norm layer (Santurkar et al. 2018, section 2).
+
+    At every training step each unit j gets a fresh random scale
+    ``a_j ~ U(1/spread, spread)`` and shift ``c_j ~ U(-shift, shift)``, and its
+    activations become ``a_j y + c_j``: the mean and the variance of what the
+    next layer sees change at every step, a deliberate covariate shift.
+    """
+
+    shift: float = 1.0
+    spread: float = 2.0
+    rng: np.random.Generator = None
+
+    def draw(self, width):
+        lo = 1.0 / self.spread
+        return self.rng.uniform(lo, self.spread, width), self.rng.uniform(-self.shift, self.shift, width)
+
+
+class BatchNorm:
+    """The book's batch-norm layer (training mode), optionally followed by :class:`Noise`."""
+
+    def __init__(self, width, noise=None):
+        self.params = {"gamma": np.ones(width), "beta": np.zeros(width)}
+        self.grads = {}
+        self.noise = noise
+        self.noisy = True           # False while a network is evaluated
+        self._scale = None
+
+    def forward(self, z):
+        y, self._cache = bn.forward(z, self.params["gamma"], self.params["beta"])
+        self._scale = None
+        if self.noise is not None and self.noisy:
+            self._scale, shift = self.noise.draw(z.shape[1])
+            y = y * self._scale + shift
+        return y
+
+    def backward(self, dy):
+        if self._scale is not None:
+            dy = dy * self._scale
+        dz, dgamma, dbeta = bn.backward(dy, self._cache, method="simplified")
+        self.grads = {"gamma": dgamma, "beta": dbeta}
+        return dz
+
+    def __repr__(self):
+        return f"BatchNorm({self.params['gamma'].size}{', noisy' if self.noise else ''})"
+
+
+class ReLU:
+    """``max(z, 0)``; no parameters."""
+
+    params = {}
+
+    def __init__(self):
+        self.grads = {}
+
+    def forward(self, z):
+        self._mask = z > 0
+        return z * self._mask
+
+    def backward(self, dh):
+        return dh * self._mask
+
+    def __repr__(self):
+        return "ReLU"
+
+
+# --------------------------------------------------------------------------
+# data and networks
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Data:
+    """Train and test sets: inputs (n, 64) in [0, 1] and labels 0..9 (read-only arrays)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+@lru_cache(maxsize=4)
+def digits(test_fraction=0.25, seed=0) -> Data:
+    """scikit-learn's digits, pixels scaled to [0, 1], split once at random (cached)."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_test = int(round(test_fraction * len(y)))
+    test, tr = order[:n_test], order[n_test:]
+    arrays = [x[tr] / 16.0, y[tr], x[test] / 16.0, y[test]]
+    for a in arrays:
+        a.setflags(write=False)
+    return Data(*arrays)
+
+
+def make_net(depth, width=64, *, batchnorm=True, noise=None, n_in=64, n_out=10, seed=0):
+    """``depth`` hidden layers [Linear, (BatchNorm), ReLU] and a Linear read-out.
+
+    ``noise`` (a :class:`Noise` without ``rng``) puts noisy batch norm in every
+    hidden layer; its random numbers come from ``seed`` too.
+    """
+    depth, width = _positive_int("depth", depth), _positive_int("width", width)
+    if noise is not None and not batchnorm:
+        raise ValueError("noise goes after batch-norm layers: pass batchnorm=True with noise")
+    rng = np.random.default_rng(seed)
+    layers, n = [], n_in
+    for _ in range(depth):
+        layers.append(Linear(n, width, rng))
+        if batchnorm:
+            layer_noise = None if noise is None else Noise(noise.shift, noise.spread,
+                                                           np.random.default_rng([seed, len(layers)]))
+            layers.append(BatchNorm(width, layer_noise))
+        layers.append(ReLU())
+        n = width
+    layers.append(Linear(n, n_out, rng))
+    return layers
+
+
+def weight_layers(net):
+    """The :class:`Linear` layers of ``net``, input side first."""
+    return [layer for layer in net if isinstance(layer, Linear)]
+
+
+# --------------------------------------------------------------------------
+# one step
+# --------------------------------------------------------------------------
+
+def forward(net, x, *, step=None, noisy=True):
+    """Logits of ``net`` on ``x``; :class:`Diverged` names the first non-finite layer.
+
+    ``noisy=False`` evaluates: noisy batch-norm layers leave out their noise.
+    """
+    for layer in net:
+        if isinstance(layer, BatchNorm):
+            layer.noisy = noisy
+    h = x
+    for k, layer in enumerate(net):
+        with np.errstate(over="ignore", invalid="ignore"):   # reported below, by layer
+            h = layer.forward(h)
+        if not np.all(np.isfinite(h)):
+            raise Diverged(f"the activations became non-finite at step {step}, in layer {k} "
+                           f"({layer!r}): the learning rate is too large for this network",
+                           step=step, layer=k)
+    return h
+
+
+def cross_entropy(logits, labels):
+    """Mean softmax cross-entropy and its gradient with respect to the logits."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    n = len(labels)
+    loss = float(-np.log(np.maximum(p[np.arange(n), labels], 1e-300)).mean())
+    p[np.arange(n), labels] -= 1.0
+    return loss, p / n
+
+
+def loss_and_grads(net, x, labels, *, step=None):
+    """Mean cross-entropy of ``net`` on ``(x, labels)``; fills every layer's ``grads``."""
+    loss, d = cross_entropy(forward(net, x, step=step), labels)
+    for layer in reversed(net):
+        d = layer.backward(d)
+    return loss
+
+
+def evaluate(net, x, labels):
+    """``(loss, accuracy)`` of ``net`` on ``(x, labels)``, without noise and without gradients.
+
+    Batch norm uses the statistics of ``x`` itself (training-mode statistics
+    of the whole evaluation set; the book's layer keeps no running averages).
+    """
+    logits = forward(net, x, noisy=False)
+    return cross_entropy(logits, labels)[0], float((logits.argmax(axis=1) == labels).mean())
+
+
+def gradient_check(net, x, labels, h=1e-5):
+    """Every parameter's gradient from :func:`loss_and_grads` against centred finite differences.
+
+    Returns ``{"layer k (name).param": error}`` for every parameter of every
+    layer, where the error is the largest difference relative to the largest
+    entries of the *whole* gradient (:func:`lib.gradcheck.rel_error` of all
+    parameters at once, split by parameter): a bias just before batch norm
+    has a gradient that is exactly zero, and a ratio of two roundings would
+    say nothing. Noise, if any, is left out of both sides. Check at a point
+    away from ReLU's kink (e.g. nonzero biases): there the loss has no
+    derivative and finite differences disagree with any formula.
+    """
+    def loss_at(value, v):
+        saved = value.copy()
+        value[...] = v
+        try:
+            return cross_entropy(forward(net, x, noisy=False), labels)[0]
+        finally:
+            value[...] = saved
+    cross_entropy_grads(net, x, labels)
+    pairs = {f"layer {k} ({layer!r}).{name}":
+             (layer.grads[name], numerical_gradient(lambda v: loss_at(value, v), value, h))
+             for k, layer in enumerate(net) for name, value in layer.params.items()}
+    scale = (max(np.abs(a).max() for a, _ in pairs.values())
+             + max(np.abs(n).max() for _, n in pairs.values()))
+    return {key: float(np.abs(a - n).max() / scale) for key, (a, n) in pairs.items()}
+
+
+def cross_entropy_grads(net, x, labels):
+    """:func:`loss_and_grads` without noise (the deterministic network)."""
+    loss, d = cross_entropy(forward(net, x, noisy=False), labels)
+    for layer in reversed(net):
+        d = layer.backward(d)
+    return loss
+
+
+def sgd_step(net, lr, layers=None):
+    """Plain SGD on every parameter (or only on the layers listed, by index)."""
+    for k, layer in enumerate(net):
+        if layers is None or k in layers:
+            for name, value in layer.params.items():
+                value -= lr * layer.grads[name]
+
+
+# --------------------------------------------------------------------------
+# the training loop
+# --------------------------------------------------------------------------
+
+def _positive_int(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def _check_run(net, data, lr, steps, batch_size):
+    if not isinstance(net, list) or not net:
+        raise ValueError("the network is an empty layer list: build one with make_net()")
+    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (int, float, np.floating)) \
+            or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"the learning rate must be a finite number > 0, got {lr!r}")
+    _positive_int("steps", steps)
+    _positive_int("batch_size", batch_size)
+    if batch_size > len(data.y_train):
+        raise ValueError(f"batch_size = {batch_size} is larger than the {len(data.y_train)} "
+                         f"training examples")
+
+
+def train(net, data, *, lr, steps, batch_size=64, seed=0, hook=None, every=10):
+    """Train ``net`` in place by plain SGD on random batches of ``data``.
+
+    Parameters
+    ----------
+    net : list of layers (:func:`make_net`)
+    data : Data
+    lr : float > 0
+    steps, batch_size : int >= 1 (batch_size at most the training set)
+    seed : int
+        The order of the batches.
+    hook : callable, optional
+        ``hook(step, net, x, labels)`` is called before the update at step 0
+        and every ``every`` steps, after the gradients of that batch are in
+        ``layer.grads``; what it returns (a dict) is recorded.
+
+    Returns
+    -------
+    dict with ``loss`` (per step), ``records`` (the hook's results, with their
+    ``step``), ``test_accuracy`` and ``test_loss`` at the end.
+
+    Raises
+    ------
+    Diverged
+        when the loss or an activation stops being finite, naming the step
+        and the layer.
+    """
+    _check_run(net, data, lr, steps, batch_size)
+    rng = np.random.default_rng(seed)
+    losses, records = np.empty(steps), []
+    for t in range(steps):
+        idx = rng.choice(len(data.y_train), size=batch_size, replace=False)
+        losses[t] = loss_and_grads(net, data.x_train[idx], data.y_train[idx], step=t)
+        if not math.isfinite(losses[t]):
+            raise Diverged(f"the loss became non-finite at step {t}", step=t, layer=len(net) - 1)
+        if hook is not None and t % every == 0:
+            records.append({"step": t, **hook(t, net, data.x_train[idx], data.y_train[idx])})
+        sgd_step(net, lr)
+    test_loss, test_accuracy = evaluate(net, data.x_test, data.y_test)
+    return {"loss": losses, "records": records, "test_loss": test_loss,
+            "test_accuracy": test_accuracy}
