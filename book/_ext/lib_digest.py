@@ -1,0 +1,195 @@
+"""Re-execute a chapter whenever the library code it runs has changed, and say plainly why a
+chapter failed.
+
+jupyter-cache keys a notebook on its code cells only, so an edit to ``lib`` (a formula of
+``lib/steps``, say) would leave every chapter's cached outputs, and its ticked checks, in
+place. This extension gives each chapter a digest of what its result can depend on: the
+files of ``lib`` it imports, followed through ``lib``'s own imports, and the pinned
+``requirements.txt``. When a chapter's digest differs from the one recorded after its last
+successful run, its jupyter-cache record is dropped and Sphinx reads it again, so it is
+executed afresh. Digests are recorded only for chapters that executed without error, so a
+failing chapter keeps failing until it is fixed.
+
+Execution errors do not stop the build at the first chapter (``nb_execution_raise_on_error``
+is off in ``_config.yml``): myst-nb warns, ``-W --keep-going`` carries on, and at the end
+this extension prints one short paragraph per failing chapter (the step that failed, at
+which size, and what did not cancel, for a sympy check) and makes the build fail even
+without ``-W``.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+STAMP = "lib-digests.json"
+_IMPORT = re.compile(r"^\s*(?:from\s+(lib(?:\.\w+)*)\s+import\s+([^\n#]+)|import\s+(lib(?:\.\w+)*))",
+                     re.M)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+# ---------------------------------------------------------------- what a chapter depends on
+
+def lib_root() -> Path:
+    """The folder of the ``lib`` the build's kernels import (same environment, same path)."""
+    spec = importlib.util.find_spec("lib")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+def _module_file(root: Path, dotted: str):
+    """``lib.steps.basics`` -> lib/steps/basics.py (or the package's __init__.py), or None."""
+    parts = dotted.split(".")[1:]
+    if not parts:                               # "lib" itself
+        return root / "__init__.py"
+    rel = Path(*parts)
+    for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports_in_text(text):
+    """Dotted lib modules imported by the ``import`` lines of ``text`` (names included)."""
+    for frm, names, plain in _IMPORT.findall(text):
+        if plain:
+            yield plain
+            continue
+        yield frm
+        for name in names.strip("() ").split(","):
+            name = name.strip().split(" as ")[0].strip()
+            if name and name.isidentifier():
+                yield f"{frm}.{name}"
+
+
+def _imports_in_module(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "lib":
+            yield node.module
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.split(".")[0] == "lib")
+
+
+def dependencies(source: Path, root: Path) -> list[Path]:
+    """The files of ``lib`` that the chapter ``source`` imports, directly or through lib."""
+    todo = list(_imports_in_text(source.read_text(encoding="utf-8")))
+    seen: dict[Path, None] = {}
+    while todo:
+        dotted = todo.pop()
+        parts = dotted.split(".")
+        for k in range(1, len(parts) + 1):      # a module imports its packages' __init__ too
+            path = _module_file(root, ".".join(parts[:k]))
+            if path is not None and path not in seen:
+                seen[path] = None
+                todo.extend(_imports_in_module(path))
+    return sorted(seen)
+
+
+def digest(source: Path, root: Path) -> str:
+    """sha256 of the chapter's lib files (path and content) and of the pinned requirements."""
+    h = hashlib.sha256()
+    for path in dependencies(source, root):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    requirements = root.parent / "requirements.txt"
+    if requirements.is_file():
+        h.update(requirements.read_bytes())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- Sphinx hooks
+
+def _notebooks(app, env):
+    """docname -> source path of every page that is executed (MyST notebooks)."""
+    out = {}
+    for docname in env.found_docs:
+        path = Path(env.doc2path(docname))
+        if path.suffix == ".md" and "kernelspec:" in path.read_text(encoding="utf-8").split("\n---", 1)[0]:
+            out[docname] = path
+    return out
+
+
+def _stamp_path(app) -> Path:
+    return Path(app.env.mystnb_config.execution_cache_path) / STAMP
+
+
+def _read_stamp(app) -> dict:
+    try:
+        return json.loads(_stamp_path(app).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def outdated(app, env, added, changed, removed):
+    """Chapters whose lib changed: drop their cached outputs and have Sphinx read them again."""
+    from jupyter_cache import get_cache
+
+    root, recorded = lib_root(), _read_stamp(app)
+    app.lib_digests = {doc: digest(path, root) for doc, path in _notebooks(app, env).items()}
+    stale = [doc for doc, d in app.lib_digests.items() if recorded.get(doc) != d]
+    if stale:
+        _drop_cached(get_cache(app.env.mystnb_config.execution_cache_path),
+                     [Path(env.doc2path(doc)).resolve() for doc in stale])
+        LOGGER.info(f"lib_digest: {len(stale)} chapter(s) depend on changed lib code and "
+                    f"will be executed again: {', '.join(sorted(stale))}")
+    return stale
+
+
+def _drop_cached(cache, sources):
+    """Remove the cache records of these notebooks: by their path, and by their code (a
+    record made from a copy of the book elsewhere matches by content, not by path)."""
+    import jupytext
+
+    pks = {r.pk for r in cache.list_cache_records() if Path(r.uri).resolve() in set(sources)}
+    for source in sources:
+        try:
+            pks.add(cache.match_cache_notebook(jupytext.read(source)).pk)
+        except KeyError:
+            pass
+    for pk in pks:
+        cache.remove_cache(pk)
+
+
+def _failure_text(traceback: str) -> str:
+    """The useful lines of a cell's traceback: a StepError's message, or the last error line."""
+    text = _ANSI.sub("", traceback or "")
+    step = re.findall(r"StepError: (.*)", text)
+    if step:
+        return "sympy check failed: " + step[-1].strip()
+    lines = [line for line in text.splitlines() if re.match(r"^\w*(Error|Exception)\b", line)]
+    return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "unknown error")[:600]
+
+
+def finished(app, exception):
+    """Record digests of the chapters that ran cleanly; summarise the ones that failed."""
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    if not hasattr(app, "lib_digests") or exception is not None:
+        return                                   # an aborted build confirms nothing
+    recorded, failures = _read_stamp(app), []
+    for doc, d in app.lib_digests.items():
+        data = NbMetadataCollector.get_exec_data(app.env, doc) if doc in app.env.all_docs else None
+        if data and not data.get("succeeded", True):
+            recorded.pop(doc, None)
+            failures.append((doc, _failure_text(data.get("traceback"))))
+        else:
+            recorded[doc] = d
+    path = _stamp_path(app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+    if failures:
+        summary = "\n".join(f"  {doc}: {text}" for doc, text in failures)
+        LOGGER.error(f"{len(failures)} chapter(s) failed to execute:\n{summary}")
+        app.statuscode = 1
+
+
+def setup(app):
+    app.connect("env-get-outdated", outdated)
+    app.connect("build-finished", finished)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,194 @@
+"""Chapter 8, "What batch norm does to the gradient": its exact facts, checked by sympy.
+
+The backward map of one column is :math:`(1/s)P` with
+:math:`P = I - \\mathbf 1/N - \\hat x \\hat x^\\top/N` (:func:`p_formula`). Each fact
+the chapter displays about P is a step of the book's one shape,
+``name_step(formula=name_formula(), *, sizes=SIZES)``: the formula is a general object
+(symbolic N, matrix symbols), instantiated on chapter 2's forward pass of one column
+(:func:`lib.steps.forward.batch`) with :math:`s = \\sqrt{\\sigma^2+\\epsilon}` a positive
+symbol, and compared with the truth computed from the components. With
+:math:`\\delta = \\epsilon/(\\sigma^2 + \\epsilon)`.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from lib.steps import SIZES
+from lib.steps.columnwise import G, SIGMA2, X_HAT, latex
+from lib.steps.forward import batch
+from lib.steps.matrices import I, N, ONES, ONES_N, add, explicit, mul
+from lib.symbolic import EPS, Step, check_sizes, column, write_root
+
+__all__ = ["DELTA", "GAMMA", "p_formula", "squared_length_formula", "ones_formula",
+           "eigen_formula", "trace_formula", "trace_sq_formula", "santurkar_formula",
+           "squared_length_step", "ones_step", "symmetry_step", "eigen_step", "trace_step",
+           "trace_sq_step", "santurkar_step", "scale_step", "all_steps", "GY", "S"]
+
+DELTA = sp.Symbol(r"\delta", positive=True)
+"""delta = eps/(sigma^2 + eps), the part of the x_hat direction that P keeps."""
+GAMMA = sp.Symbol(r"\gamma", real=True)
+P = sp.MatrixSymbol("P", N, N)
+A = sp.Symbol("a", positive=True)
+
+
+def p_formula():
+    """P = I - 1/N - x_hat x_hat^T / N."""
+    return add(I, mul(-1 / N, ONES), mul(-1 / N, X_HAT, X_HAT.T))
+
+
+def squared_length_formula():
+    """||x_hat||^2 = N sigma^2/(sigma^2 + eps) (the squared length, not the length)."""
+    return N * SIGMA2 / (SIGMA2 + EPS)
+
+
+def ones_formula():
+    """P 1_N = 0: the gradient of a column sums to zero (P is symmetric)."""
+    return sp.ZeroMatrix(N, 1)
+
+
+def eigen_formula():
+    """P x_hat = delta x_hat."""
+    return mul(DELTA, X_HAT)
+
+
+def trace_formula():
+    """tr P = N - 2 + delta."""
+    return N - 2 + DELTA
+
+
+def trace_sq_formula():
+    """tr(P^T P) = N - 2 + delta^2, so E||P g||^2 = c (N - 2 + delta^2) for E g g^T = c I."""
+    return N - 2 + DELTA ** 2
+
+
+GY = sp.MatrixSymbol("g_y", N, 1)
+"""The gradient at the layer's output, dJ/dy; then dJ/dx = (gamma/s) P g_y."""
+S = sp.Symbol("s", positive=True)
+
+
+def santurkar_formula(last=1):
+    """||dJ/dx||^2 = (gamma^2/s^2)(g^T g - (1^T g)^2/N - (1 + delta)(g^T x_hat)^2/N).
+
+    With eps = 0 (delta = 0, s = sigma) this is Santurkar et al.'s Theorem 4.1 as an
+    equality, with 1/N on both subtracted terms. ``last`` scales the last term's
+    coefficient (a test plants N^(1/2), the printed 1/sqrt(N)).
+    """
+    sq = lambda a, b: sp.MatPow(mul(a.T, b), 2)  # noqa: E731
+    return mul(GAMMA ** 2 / S ** 2, add(mul(GY.T, GY), mul(-1 / N, sq(ONES_N, GY)),
+                                          mul(-1, last * (1 + DELTA) / N, sq(GY, X_HAT))))
+
+
+# --------------------------------------------------------------------------
+# the column every check is made on
+# --------------------------------------------------------------------------
+
+def _values(n, eps=True):
+    """Values of the general objects at N = n on chapter 2's column, and the substitution
+    that closes the comparison.
+
+    With eps, s is a positive symbol for sqrt(sigma^2 + eps) and eps is then written as
+    s^2 - sigma^2 (both sides alike), so that sympy compares rational functions. With
+    ``eps=False`` the column is normalized with eps = 0: x_hat = (x - mu)/sqrt(sigma^2).
+    """
+    B = batch(n)
+    var = B.radicand[0] - EPS
+    if eps:
+        s, x_hat, close = B.roots[0], B.x_hat_of_s()[:, 0], {EPS: B.roots[0] ** 2 - var}
+    else:
+        s, close = sp.sqrt(var), {}
+        x_hat = (B.X[:, 0] - B.mu[0] * sp.ones(n, 1)) / s
+    values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), X_HAT: x_hat,
+              SIGMA2: var, G: column("g", n), GY: column("g", n), S: s,
+              GAMMA: sp.Symbol("gamma", real=True), DELTA: EPS / s ** 2}
+    values[P] = explicit(p_formula(), n, values)
+    return values, close
+
+
+def _fact_step(name, truth, formula, display_lhs, sizes, eps=True):
+    """``truth(values)`` (computed from the components) against ``formula`` at each N."""
+    def build(n):
+        values, close = _values(n, eps)
+        left, right = sp.sympify(truth(values)), sp.sympify(explicit(formula, n, values))
+        return left.xreplace(close), right.xreplace(close)
+    return check_sizes(name, build, sizes, display=f"{display_lhs} = {latex(formula)}")
+
+
+def squared_length_step(formula=squared_length_formula(), *, sizes=SIZES) -> Step:
+    """||x_hat||^2 against N sigma^2/(sigma^2 + eps)."""
+    return _fact_step("the squared length of x_hat", lambda v: (v[X_HAT].T * v[X_HAT])[0, 0],
+                      formula, r"\|\hat{x}\|^{2}", sizes)
+
+
+def ones_step(formula=ones_formula(), *, sizes=SIZES) -> Step:
+    """P 1_N = 0, for any eps."""
+    return _fact_step("P removes the mean", lambda v: v[P] * v[ONES_N], formula,
+                      latex(mul(P, ONES_N)), sizes)
+
+
+def symmetry_step(formula=p_formula(), *, sizes=SIZES) -> Step:
+    """P^T = P (so 1_N^T P = (P 1_N)^T = 0: every column of the gradient sums to zero)."""
+    return _fact_step("P is symmetric", lambda v: v[P].T, formula, latex(P.T), sizes)
+
+
+def eigen_step(formula=eigen_formula(), *, sizes=SIZES) -> Step:
+    """P x_hat = delta x_hat, delta = eps/(sigma^2 + eps)."""
+    return _fact_step("P keeps delta of the x_hat direction", lambda v: v[P] * v[X_HAT],
+                      formula, latex(mul(P, X_HAT)), sizes)
+
+
+def trace_step(formula=trace_formula(), *, sizes=SIZES) -> Step:
+    """tr P = N - 2 + delta."""
+    return _fact_step("the trace of P", lambda v: v[P].trace(), formula,
+                      r"\operatorname{tr} P", sizes)
+
+
+def trace_sq_step(formula=trace_sq_formula(), *, sizes=SIZES) -> Step:
+    """tr(P^T P) = N - 2 + delta^2."""
+    return _fact_step("the trace of P^T P", lambda v: (v[P].T * v[P]).trace(), formula,
+                      r"\operatorname{tr}\left(P^{T} P\right)", sizes)
+
+
+def santurkar_step(formula=santurkar_formula(), *, sizes=SIZES) -> Step:
+    """||dJ/dx||^2 for dJ/dx = (gamma/s) P g_y, any eps; eps = 0 gives Santurkar et al.'s
+    Theorem 4.1 as an equality with 1/N on both terms."""
+    def norm_sq(v):
+        dx = v[GAMMA] / v[S] * v[P] * v[GY]
+        return sp.Matrix([(dx.T * dx)[0, 0]])
+    return _fact_step("the squared norm of the input gradient", norm_sq, formula,
+                      r"\left\|\frac{\partial J}{\partial x}\right\|^{2}", sizes)
+
+
+def _input_grad_eps0(col, g, root):
+    """d(g^T x_hat)/d col with eps = 0, sqrt(sigma^2) written as the symbol ``root``."""
+    n = len(col)
+    mu = sum(col) / n
+    var = sum((c - mu) ** 2 for c in col) / n
+    J = (g.T * (col - mu * sp.ones(n, 1)))[0, 0] / sp.sqrt(var)
+    grad = sp.Matrix([sp.diff(J, c) for c in col])
+    return write_root(grad, var, root), var
+
+
+def scale_step(*, sizes=SIZES) -> Step:
+    """With eps = 0, the input gradient at a x is 1/a times the one at x (a > 0).
+
+    The gradient is taken at a free point y, then evaluated at y = a x, where
+    sqrt(var(a x)) = a sqrt(var(x)) (checked too, as the last entry).
+    """
+    def build(n):
+        B = batch(n)
+        x, g = B.X[:, 0], B.G[:, 0]
+        y, r, s = column("y", n), sp.Symbol("r", positive=True), sp.Symbol("s", positive=True)
+        grad_y, var_y = _input_grad_eps0(y, g, r)
+        grad_x, var_x = _input_grad_eps0(x, g, s)
+        at_ax = grad_y.xreplace(dict(zip(y, A * x))).xreplace({r: A * s})
+        scaling = var_y.xreplace(dict(zip(y, A * x))) - A ** 2 * var_x
+        return at_ax.col_join(sp.Matrix([scaling])), (grad_x / A).col_join(sp.Matrix([0]))
+    return check_sizes("the 1/a law (eps = 0)", build, sizes,
+                       display=r"\left.\frac{\partial J}{\partial x}\right|_{a x} = "
+                               r"\frac{1}{a}\left.\frac{\partial J}{\partial x}\right|_{x}")
+
+
+def all_steps():
+    """Every exact fact chapter 8 displays, checked."""
+    return [squared_length_step(), ones_step(), symmetry_step(), eigen_step(), trace_step(),
+            trace_sq_step(), santurkar_step(), scale_step()]

@@ -1,0 +1,88 @@
+"""A warm cache never hides a wrong step (book/_ext/lib_digest.py).
+
+The session's clean build (``built_book``) leaves a warm jupyter-cache. A copy of it, with a
+copy of ``lib`` that the kernels import (PYTHONPATH), is rebuilt: unchanged, nothing runs;
+with a wrong formula planted in ``lib`` (two, in two chapters), exactly the chapters that
+import that code run again, the build fails, and its last lines name each chapter, the
+step, the size and what did not cancel; with the formulas restored, it passes again.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BIN, ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+PLANTS = [  # (file, right line, wrong line): dJ/dgamma doubled (chapter 2), dc/dR's exponent (chapter 5)
+    ("lib/steps/basics.py", "    return sp.Sum(dy[i, j] * x_hat[i, j], (i, 1, N))",
+     "    return sp.Sum(2 * dy[i, j] * x_hat[i, j], (i, 1, N))"),
+    ("lib/steps/columnwise.py", "    return mul(-1 / N, (SIGMA2 + EPS) ** sp.Rational(-3, 2), R)",
+     "    return mul(-1 / N, (SIGMA2 + EPS) ** sp.Rational(-1, 2), R)"),
+]
+
+
+@pytest.fixture(scope="module")
+def warm_copy(built_book, tmp_path_factory):
+    assert built_book.returncode == 0, built_book.log[-3000:]
+    repo = tmp_path_factory.mktemp("warm") / "repo"
+    shutil.copytree(built_book.source, repo / "book")          # with _build and its caches
+    shutil.copytree(ROOT / "lib", repo / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "requirements.txt", repo / "requirements.txt")
+    return repo
+
+
+def _build(repo):
+    cmd = [str(BIN / "jupyter-book"), "build", str(repo / "book"),
+           "--warningiserror", "--nitpick", "--keep-going"]
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _executed(log):
+    return sorted(line.split("/chapters/")[1].split(".md")[0] for line in log.splitlines()
+                  if "Executing notebook" in line and "/chapters/" in line)
+
+
+def _plant(repo, wrong=True):
+    for rel, right, bad in PLANTS:
+        path = repo / rel
+        text = path.read_text()
+        old, new = (right, bad) if wrong else (bad, right)
+        assert old in text, f"{rel} no longer holds {old!r}: update the test"
+        path.write_text(text.replace(old, new))
+
+
+def test_a_warm_cache_runs_nothing_when_nothing_changed(warm_copy):
+    code, log = _build(warm_copy)
+    assert code == 0, log[-3000:]
+    assert _executed(log) == []
+
+
+def test_a_planted_wrong_formula_fails_a_warm_build_and_is_named(warm_copy):
+    _plant(warm_copy)
+    code, log = _build(warm_copy)
+    assert code != 0
+    # exactly the chapters that import the changed code ran again
+    ran = _executed(log)
+    assert "02_basics" in ran and "05_columnwise" in ran
+    assert "01_layer" not in ran and "09_training" not in ran
+    tail = log[log.index("chapter(s) failed to execute"):]
+    assert "chapters/02_basics: sympy check failed: step 'dJ/dgamma [N = 2]' (N = 2, D = 2)" in tail
+    assert "chapters/05_columnwise: sympy check failed: step 'gradient of c [N = 2]'" in tail
+    assert "lhs - rhs" in tail
+    # and it keeps failing on the next warm build, until it is fixed
+    code, log = _build(warm_copy)
+    assert code != 0 and "02_basics" in _executed(log)
+
+
+def test_restoring_the_formulas_passes_again(warm_copy):
+    _plant(warm_copy, wrong=False)
+    code, log = _build(warm_copy)
+    assert code == 0, log[-3000:]
+    assert "02_basics" in _executed(log)
