@@ -16,7 +16,7 @@ ROOT = sp.sqrt(var + EPS)
 
 def test_every_step_of_the_page_holds():
     steps = R.all_steps()
-    assert len(steps) == 5 + 3 + 1 + len(R.NODES) + 1
+    assert len(steps) == 6 + 3 + 1 + len(R.NODES) + 1       # with the chain rule
     general = [st for st in steps if st.sizes == "every N"]
     assert {st.name for st in general} >= {"dJ/dsigma^2 (general N)", "dJ/dmu (general N)"}
     assert R.dx_step(sizes=[2]).sizes == "N = 2"
@@ -163,3 +163,17 @@ def test_methods_in_float32(method):
     dx = bn.backward(G.astype(np.float32), c32, method=method)[0]
     assert dx.dtype == np.float32
     assert gradcheck.rel_error(dx, reference) < 1e-5
+
+
+@pytest.mark.parametrize("wrong", [
+    R.dxhat[R.i] * R.DXHAT_DX + R.dvar * R.DVAR_DX,                       # a path left out
+    R.dxhat[R.i] * R.DXHAT_DX + R.dvar * R.DVAR_DX - R.dmu * R.DMU_DX,    # a sign
+])
+def test_chain_rule_mutations_fail(wrong):
+    with pytest.raises(StepError, match="chain rule"):
+        R.chain_rule_step(wrong, sizes=[2, 3])
+
+
+def test_chain_rule_display_is_the_checked_formula_in_page_order():
+    shown = R.chain_rule_step(sizes=[2]).latex()
+    assert shown.index(r"\hat{x}_{i}}") < shown.index(r"\sigma^{2}}") < shown.index(r"\mu}")

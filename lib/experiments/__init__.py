@@ -52,7 +52,8 @@ Conventions are the book's: one column ``x`` in R^N, ``mu`` its mean,
 ``x_hat = (x - mu)/s``, and ``g = dJ/dx_hat`` the upstream gradient.
 """
 
-from lib.experiments.depth import RELU_RATE_LIMIT, depth_profile, depth_rates, yang_linear_rate
+from lib.experiments.depth import (RELU_RATE_LIMIT, depth_profile, depth_rates, heuristic_factors,
+                                   yang_linear_rate)
 from lib.experiments.noise import BATCH_NOISE_GRID, batch_noise
 from lib.experiments.projection import (backward_matrix, degenerate_batch, gradient_properties,
                                         projection_energy, projection_properties, santurkar_check)
@@ -65,5 +66,5 @@ __all__ = [
     "projection_energy", "degenerate_batch", "santurkar_check",
     "scale_response", "weight_scale_check", "train_scale_invariant",
     "training_summary", "batch_noise", "depth_profile", "depth_rates",
-    "yang_linear_rate", "RELU_RATE_LIMIT", "BATCH_NOISE_GRID", "SCALE_GRID",
+    "yang_linear_rate", "heuristic_factors", "RELU_RATE_LIMIT", "BATCH_NOISE_GRID", "SCALE_GRID",
 ]

@@ -14,7 +14,8 @@ import numpy as np
 from lib.experiments.args import bool_arg, cached, choice_arg, int_arg
 from lib.norms import input_grad, normalize
 
-__all__ = ["RELU_RATE_LIMIT", "yang_linear_rate", "depth_profile", "depth_rates"]
+__all__ = ["RELU_RATE_LIMIT", "yang_linear_rate", "depth_profile", "depth_rates",
+           "heuristic_factors"]
 
 RELU_RATE_LIMIT = math.pi / (math.pi - 1)
 """Large-batch limit of the per-layer growth of the squared gradient norm in
@@ -197,3 +198,47 @@ def depth_rates(batch_sizes, *, depth=40, activation="linear", width=128, seeds=
     theory = [yang_linear_rate(B) if activation == "linear" else math.nan for B in Bs]
     return {"B": np.array(Bs), "simulated": np.array(sims), "stderr": np.array(errs),
             "theory": np.array(theory), "activation": activation, "depth": depth, "width": width}
+
+
+def _ratio_of_means(num, den):
+    """num.mean()/den.mean() and its standard error (delta method)."""
+    r = num.mean() / den.mean()
+    return r, float(((num - r * den) / den.mean()).std(ddof=1) / math.sqrt(num.size))
+
+
+def heuristic_factors(batch_sizes, *, n_samples=20000, seed=0):
+    """The two factors of the depth heuristic, by simulation, against their exact values.
+
+    For a column z ~ N(0, I_B) of pre-activations and an upstream gradient that already
+    lies in the space perpendicular to 1_B (g = centred N(0, I_B)):
+
+    * ``energy``: E||P g||^2 / E||g||^2 (eps = 0), exactly (B - 2)/(B - 1);
+    * ``inverse``: E[1/s^2] E[s^2] for s^2 = ||z - mean(z)||^2 / B, a scaled
+      chi^2_{B-1} variable, exactly (B - 1)/(B - 3) (finite variance only for B >= 6).
+
+    Returns a dict with ``B`` and, for each factor, ``simulated``, ``stderr``,
+    ``theory`` and ``z`` = |simulated - theory| / stderr.
+    """
+    Bs = np.asarray([int_arg("batch_sizes[k]", b, 6) for b in batch_sizes])
+    n = int_arg("n_samples", n_samples, 100)
+    rng = np.random.default_rng(seed)
+    out = {"B": Bs, "n_samples": n}
+    energy, inverse = [], []
+    for B in Bs:
+        z = rng.normal(size=(B, n))
+        g = rng.normal(size=(B, n))
+        g -= g.mean(axis=0)
+        x_hat, var, _ = normalize(z, 0, 0.0)
+        Pg = input_grad(g, x_hat, 1.0)
+        energy.append(_ratio_of_means((Pg * Pg).sum(axis=0), (g * g).sum(axis=0)))
+        s2 = var[0]
+        m1, m2 = (1 / s2).mean(), s2.mean()
+        cov = np.cov(np.vstack([1 / s2, s2]))
+        se = math.sqrt((m2 ** 2 * cov[0, 0] + m1 ** 2 * cov[1, 1] + 2 * m1 * m2 * cov[0, 1]) / n)
+        inverse.append((m1 * m2, se))
+    for name, sims, theory in (("energy", energy, (Bs - 2) / (Bs - 1)),
+                               ("inverse", inverse, (Bs - 1) / (Bs - 3))):
+        sim, err = np.array([v for v, _ in sims]), np.array([e for _, e in sims])
+        out[name] = {"simulated": sim, "stderr": err, "theory": theory,
+                     "z": np.abs(sim - theory) / err}
+    return out

@@ -14,15 +14,17 @@ from __future__ import annotations
 import sympy as sp
 
 from lib.steps import SIZES
-from lib.steps.columnwise import G, SIGMA2, X_HAT, latex
-from lib.steps.forward import batch
-from lib.steps.matrices import I, N, ONES, ONES_N, add, explicit, mul
+from lib.steps.columnwise import DJ_DX, G, SIGMA2, X_HAT, latex
+from lib.steps.forward import batch, column_pass
+from lib.steps.matrices import I, N, ONES, ONES_N, add, explicit, mul, with_s
 from lib.symbolic import EPS, Step, check_sizes, column, write_root
 
 __all__ = ["DELTA", "GAMMA", "p_formula", "squared_length_formula", "ones_formula",
            "eigen_formula", "trace_formula", "trace_sq_formula", "santurkar_formula",
            "squared_length_step", "ones_step", "symmetry_step", "eigen_step", "trace_step",
-           "trace_sq_step", "santurkar_step", "scale_step", "all_steps", "GY", "S"]
+           "trace_sq_step", "santurkar_step", "scale_step", "all_steps", "GY", "S",
+           "backward_map_formula", "backward_map_step", "sgd_norm_formula", "sgd_norm_step",
+           "scale_formula"]
 
 DELTA = sp.Symbol(r"\delta", positive=True)
 """delta = eps/(sigma^2 + eps), the part of the x_hat direction that P keeps."""
@@ -168,7 +170,12 @@ def _input_grad_eps0(col, g, root):
     return write_root(grad, var, root), var
 
 
-def scale_step(*, sizes=SIZES) -> Step:
+def scale_formula():
+    """The factor between the input gradients at a x and at x: 1/a."""
+    return 1 / A
+
+
+def scale_step(formula=scale_formula(), *, sizes=SIZES) -> Step:
     """With eps = 0, the input gradient at a x is 1/a times the one at x (a > 0).
 
     The gradient is taken at a free point y, then evaluated at y = a x, where
@@ -182,13 +189,53 @@ def scale_step(*, sizes=SIZES) -> Step:
         grad_x, var_x = _input_grad_eps0(x, g, s)
         at_ax = grad_y.xreplace(dict(zip(y, A * x))).xreplace({r: A * s})
         scaling = var_y.xreplace(dict(zip(y, A * x))) - A ** 2 * var_x
-        return at_ax.col_join(sp.Matrix([scaling])), (grad_x / A).col_join(sp.Matrix([0]))
+        return at_ax.col_join(sp.Matrix([scaling])), (formula * grad_x).col_join(sp.Matrix([0]))
+    grad = r"\left.\frac{\partial J}{\partial x}\right|_{%s}"
     return check_sizes("the 1/a law (eps = 0)", build, sizes,
-                       display=r"\left.\frac{\partial J}{\partial x}\right|_{a x} = "
-                               r"\frac{1}{a}\left.\frac{\partial J}{\partial x}\right|_{x}")
+                       display=f"{grad % 'a x'} = {latex(formula)}\\,{grad % 'x'}")
+
+
+def backward_map_formula():
+    """dJ/dx = (1/s) P dJ/dx_hat."""
+    return mul(1 / S, p_formula(), G)
+
+
+def backward_map_step(formula=backward_map_formula(), *, sizes=SIZES) -> Step:
+    """dJ/dx = (1/s) P g against differentiating g^T x_hat (chapter 6's result, read as P)."""
+    def build(n):
+        f = column_pass(n)
+        values, _ = _values(n)
+        values.update({G: f.g, X_HAT: f.x_hat, S: sp.sqrt(f.var + EPS)})
+        return with_s(f.dJ_dx, f.var), with_s(explicit(formula, n, values), f.var)
+    return check_sizes("the backward map is (1/s) P", build, sizes,
+                       display=latex(DJ_DX) + " = " + latex(formula))
+
+
+W = sp.MatrixSymbol("w", N, 1)
+NABLA = sp.MatrixSymbol(r"\nabla", N, 1)
+ETA = sp.Symbol(r"\eta", positive=True)
+
+
+def sgd_norm_formula():
+    """||w - eta nabla||^2 = ||w||^2 + eta^2 ||nabla||^2 when nabla is orthogonal to w."""
+    return add(mul(W.T, W), mul(ETA ** 2, NABLA.T, NABLA))
+
+
+def sgd_norm_step(formula=sgd_norm_formula(), *, sizes=SIZES) -> Step:
+    """An SGD step on a scale-invariant weight cannot shrink it: for any v, nabla = the part
+    of v orthogonal to w, and ||w - eta nabla||^2 is compared with ``formula``."""
+    def build(n):
+        w, v = column("w", n), column("v", n)
+        nabla = v - w * (w.T * v)[0, 0] / (w.T * w)[0, 0]
+        step = w - ETA * nabla
+        return sp.Matrix([(step.T * step)[0, 0]]), explicit(formula, n, {W: w, NABLA: nabla})
+    lhs = r"\|w - \eta \nabla\|^{2}"
+    return check_sizes("an SGD step on a scale-invariant weight", build, sizes,
+                       display=f"{lhs} = {latex(formula)}")
 
 
 def all_steps():
     """Every exact fact chapter 8 displays, checked."""
-    return [squared_length_step(), ones_step(), symmetry_step(), eigen_step(), trace_step(),
-            trace_sq_step(), santurkar_step(), scale_step()]
+    return [backward_map_step(), squared_length_step(), ones_step(), symmetry_step(),
+            eigen_step(), trace_step(), trace_sq_step(), santurkar_step(), scale_step(),
+            sgd_norm_step()]

@@ -35,6 +35,9 @@ NAMES = {
     "dvar": r"\frac{\partial J}{\partial \sigma^{2}}",
     "dmu": r"\frac{\partial J}{\partial \mu}",
     "dx": r"\frac{\partial J}{\partial x_{@}}",
+    "dxhat_dx": r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
+    "dvar_dx": r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
+    "dmu_dx": r"\frac{\partial \mu}{\partial x_{i}}",
 }
 HALF = sp.Rational(1, 2)
 
@@ -66,6 +69,19 @@ def dmu_formula():
 def dmu_short_formula():
     """dJ/dmu once the second term is gone: -(1/s) sum_j dJ/dx_hat_j."""
     return -sp.Sum(dxhat[j], (j, 1, N)) / s
+
+
+DXHAT_DX = sp.Symbol("dxhat_dx", real=True)
+DVAR_DX = sp.Symbol("dvar_dx", real=True)
+DMU_DX = sp.Symbol("dmu_dx", real=True)
+"""The three local derivatives of the chain rule, as symbols; :func:`chain_rule_step` puts in
+the checked formulas of :func:`direct_path_step`, :func:`var_path_step` and :func:`mean_path_step`."""
+
+
+def chain_rule_formula():
+    """dJ/dx_i = dJ/dx_hat_i dx_hat_i/dx_i + dJ/dsigma^2 dsigma^2/dx_i + dJ/dmu dmu/dx_i."""
+    term = lambda a, b: sp.Mul(a, b, evaluate=False)  # noqa: E731
+    return sp.Add(term(dxhat[i], DXHAT_DX), term(dvar, DVAR_DX), term(dmu, DMU_DX), evaluate=False)
 
 
 def dx_formula():
@@ -221,6 +237,20 @@ def dx_step(formula=dx_formula(), *, sizes=SIZES):
         return truth, dx_candidate(formula, n, g)
     return check_sizes("dJ/dx_i from three paths", build, sizes,
                        display=_display(NAMES["dx"].replace("@", "i"), formula))
+
+
+def chain_rule_step(formula=chain_rule_formula(), *, sizes=SIZES):
+    """The chain rule over the three paths, with the checked local derivatives put in,
+    equals differentiating the forward pass (N = 2..5)."""
+    local = {DXHAT_DX: direct_path_step.__defaults__[0], DMU_DX: mean_path_step.__defaults__[0],
+             DVAR_DX: var_path_step.__defaults__[0]}
+
+    def build(n):
+        _, g, truth = dx_truth(n)
+        return truth, dx_candidate(formula.xreplace(local), n, g)
+    return check_sizes("the chain rule over three paths", build, sizes,
+                       display=NAMES["dx"].replace("@", "i") + " = "
+                       + to_latex(formula, NAMES, order="none"))
 
 
 # --------------------------------------------------------------------------
@@ -386,8 +416,9 @@ def staged_step(formula=NODES, *, sizes=SIZES):
 
 def all_steps():
     """Every checked step of chapter 3, in page order (a list of Steps)."""
-    steps = [x_hat_step(), dvar_step(), dmu_step(), centred_sum_step(), dmu_short_step(),
-             direct_path_step(), mean_path_step(), var_path_step(), dx_step()]
+    steps = [x_hat_step(), chain_rule_step(), direct_path_step(), mean_path_step(),
+             var_path_step(), dvar_step(), dmu_step(), centred_sum_step(), dmu_short_step(),
+             dx_step()]
     steps += local_steps()
     steps += [staged_step()]
     return steps

@@ -1,0 +1,47 @@
+"""Chapter 8's exact facts: each holds, and each refuses a deliberate slip (or a wrong display)."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from lib.steps import gradient as gr
+from lib.steps.matrices import I, N, ONES, ONES_N, add, mul
+from lib.steps.columnwise import SIGMA2, X_HAT
+from lib.symbolic import EPS, StepError
+
+SMALL = [2, 3]
+
+
+def test_every_fact_holds_for_N_2_to_5():
+    steps = gr.all_steps()
+    assert len(steps) == 10
+    assert all(st.sizes == "N = 2..5" for st in steps)
+
+
+def test_displays_are_printed_from_the_checked_formulas():
+    assert gr.squared_length_step(sizes=[2]).latex() == (
+        r"\|\hat{x}\|^{2} = \frac{N \sigma^{2}}{\sigma^{2} + \epsilon}")
+    assert r"\frac{\delta + 1}{N}" in gr.santurkar_step(sizes=[2]).latex()
+    assert gr.trace_sq_step(sizes=[2]).latex().endswith(r"N + \delta^{2} - 2")
+
+
+MUTANTS = {
+    # the length, not the squared length, of x_hat: the slip the page used to make
+    "length for squared length": (gr.squared_length_step, N * sp.sqrt(SIGMA2 / (SIGMA2 + EPS))),
+    "P keeps nothing of x_hat": (gr.eigen_step, sp.ZeroMatrix(N, 1)),
+    "tr P for tr P^T P": (gr.trace_sq_step, N - 2 + gr.DELTA),
+    "tr P without delta": (gr.trace_step, N - 2),
+    "1/sqrt(m) on the last term": (gr.santurkar_step, gr.santurkar_formula(last=sp.sqrt(N))),
+    "the 1/a law squared": (gr.scale_step, 1 / gr.A ** 2),
+    "P without the mean": (gr.ones_step, mul(-1 / N, ONES_N)),
+    "an asymmetric P": (gr.symmetry_step, add(I, mul(-1 / N, ONES), mul(-1 / N, X_HAT, ONES_N.T))),
+    "SGD shrinks the weight": (gr.sgd_norm_step, add(mul(gr.W.T, gr.W), mul(-gr.ETA ** 2, gr.NABLA.T, gr.NABLA))),
+    "backward map without 1/s": (gr.backward_map_step, mul(gr.p_formula(), gr.G)),
+}
+
+
+@pytest.mark.parametrize("name", MUTANTS)
+def test_a_wrong_fact_fails(name):
+    step, wrong = MUTANTS[name]
+    with pytest.raises(StepError):
+        step(wrong, sizes=SMALL)
