@@ -5,6 +5,7 @@ import sympy as sp
 
 from lib import batchnorm as bn, gradcheck
 from lib.steps import rowwise as R
+from lib.steps import staged as ST
 from lib.symbolic import EPS, StepError
 
 SMALL = [2, 3]
@@ -16,7 +17,8 @@ ROOT = sp.sqrt(var + EPS)
 
 def test_every_step_of_the_page_holds():
     steps = R.all_steps()
-    assert len(steps) == 6 + 3 + 1 + len(R.NODES) + 1       # with the chain rule
+    assert len(steps) == 6 + 3 + 1                          # with the chain rule
+    assert len(ST.all_steps()) == len(ST.NODES) + 1
     general = [st for st in steps if st.sizes == "every N"]
     assert {st.name for st in general} >= {"dJ/dsigma^2 (general N)", "dJ/dmu (general N)"}
     assert R.dx_step(sizes=[2]).sizes == "N = 2"
@@ -108,31 +110,31 @@ def test_dx_with_the_wrong_exponent_in_dvar_fails():
 
 
 def _mutate(number, change):
-    nodes = list(R.NODES)
+    nodes = list(ST.NODES)
     node, forward, wrt, local = nodes[number]
     nodes[number] = (node, forward, wrt, change(local))
     return nodes
 
 
-@pytest.mark.parametrize("number", range(len(R.NODES)))
+@pytest.mark.parametrize("number", range(len(ST.NODES)))
 def test_every_local_derivative_mutation_fails(number):
     nodes = _mutate(number, lambda d: -d + 1)
     node, _, wrt, _ = nodes[number]
     with pytest.raises(StepError, match=f"local derivative d{node}/d{wrt}"):
-        R.local_steps(nodes, sizes=SMALL)
+        ST.local_steps(nodes, sizes=SMALL)
 
 
-@pytest.mark.parametrize("number", range(len(R.NODES)))
+@pytest.mark.parametrize("number", range(len(ST.NODES)))
 def test_staged_backward_with_a_wrong_local_derivative_fails(number):
     # every edge matters: a wrong local derivative anywhere gives a wrong gradient
     nodes = _mutate(number, lambda d: 2 * d)
     with pytest.raises(StepError, match="staged backward"):
-        R.staged_step(nodes, sizes=[3])
+        ST.staged_step(nodes, sizes=[3])
 
 
 def test_staged_table_shows_each_checked_derivative():
-    table = R.staged_table(R.local_steps(sizes=[2]))
-    assert table.count(r"\\") == len(R.NODES) + 1
+    table = ST.staged_table(ST.local_steps(sizes=[2]))
+    assert table.count(r"\\") == len(ST.NODES) + 1
     assert r"\frac{\partial s}{\partial \sigma^2} = \frac{1}{2 s}" in table
 
 

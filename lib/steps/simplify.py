@@ -16,7 +16,7 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps import columnwise as cw
-from lib.steps import rowwise
+from lib.steps import rowwise, staged
 from lib.steps.columnwise import C, G, SIGMA2, X_HAT, base_values, latex
 from lib.steps.forward import affine_pass, batch, column_pass
 from lib.steps.matrices import (I, N, ONES, ONES_N, S, add, centre, explicit, mul, with_s,
@@ -245,7 +245,7 @@ def method_gradients(n):
     """dJ/dx of one column by the four methods of the book, as sympy columns.
 
     Each is built from its chapter's checked objects: ``staged`` from the
-    table of local derivatives (:func:`lib.steps.rowwise.staged_backward`),
+    table of local derivatives (:func:`lib.steps.staged.staged_backward`),
     ``rowwise`` from the three-path formula (:func:`lib.steps.rowwise.dx_candidate`),
     ``columnwise`` from the lemma and the linear map (chapter 5),
     ``simplified`` from the one-liner (this chapter). All are written in
@@ -255,11 +255,11 @@ def method_gradients(n):
     f = affine_pass(n)
     radicand, root = batch(n).radicand[0], batch(n).roots[0]
     in_sqrt = lambda m: sp.ImmutableMatrix(m.subs(root, sp.sqrt(radicand)))  # noqa: E731
-    staged = rowwise.staged_backward(n)[2][0]
+    staged_dx = staged.staged_backward(n)[2][0]
     rows = rowwise.dx_candidate(rowwise.dx_formula(), n, f.g)
     columnwise = explicit(cw.columnwise_formula(), n, _values(n, f))
     simplified = explicit(dx_gamma_formula(), n, _affine_values(n, f))
-    return f, MappingProxyType({"staged": in_sqrt(staged), "rowwise": in_sqrt(rows),
+    return f, MappingProxyType({"staged": in_sqrt(staged_dx), "rowwise": in_sqrt(rows),
                                 "columnwise": sp.ImmutableMatrix(columnwise),
                                 "simplified": sp.ImmutableMatrix(simplified)})
 
