@@ -69,6 +69,23 @@ class _AsBuiltPrinter(_BookPrinter):
             return rf"\left({self._print(b)}\right)^{{{e.p}/{e.q}}}"
         return super()._print_Pow(expr)
 
+    def _print_MatMul(self, expr):
+        # v^T v is printed as the squared norm it is
+        scalars = [a for a in expr.args if not isinstance(a, sp.MatrixExpr)]
+        mats = [a for a in expr.args if isinstance(a, sp.MatrixExpr)]
+        if (len(mats) == 2 and isinstance(mats[0], sp.Transpose) and mats[0].arg == mats[1]
+                and mats[1].shape[1] == 1):          # a column: v^T v
+            norm = rf"\left\|{self._print(mats[1])}\right\|^{{2}}"
+            coeff = sp.Mul(*scalars)
+            return norm if coeff == 1 else f"{self._print(coeff)} {norm}"
+        return super()._print_MatMul(expr)
+
+    def _print_HadamardPower(self, expr):
+        # an element-wise power, written as the book's broadcasting convention writes it
+        e = expr.exp
+        exp = f"{e.p}/{e.q}" if e.is_Rational and not e.is_Integer else self._print(e)
+        return rf"\left({self._print(expr.base)}\right)^{{{exp}}}"
+
 
 def to_latex(expr, names=None, *, as_built=False, **settings) -> str:
     """``sp.latex`` with some symbols spelled out.

@@ -140,3 +140,10 @@ def test_with_s_keeps_a_wrong_exponent():
     wrong = (f.var + EPS) ** sp.Rational(-1, 4)
     assert with_s(wrong, f.var) != with_s((f.var + EPS) ** sp.Rational(-1, 2), f.var)
     assert with_s((f.var + EPS) ** sp.Rational(-3, 2), f.var) == cw.S ** -3
+
+
+def test_c_means_what_its_displayed_formula_says(monkeypatch):
+    # the value of c in every check comes from c_formula, the formula the page shows
+    monkeypatch.setattr(cw, "c_formula", lambda: (SIGMA2 + EPS) ** sp.Rational(-3, 2))
+    with pytest.raises(StepError):
+        cw.normalise_step(sizes=[2])

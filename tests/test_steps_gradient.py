@@ -20,7 +20,7 @@ def test_every_fact_holds_for_N_2_to_5():
 
 def test_displays_are_printed_from_the_checked_formulas():
     assert gr.squared_length_step(sizes=[2]).latex() == (
-        r"\|\hat{x}\|^{2} = \frac{N \sigma^{2}}{\sigma^{2} + \epsilon}")
+        r"\left\|\hat{x}\right\|^{2} = \frac{N \sigma^{2}}{\sigma^{2} + \epsilon}")
     assert r"\frac{\delta + 1}{N}" in gr.santurkar_step(sizes=[2]).latex()
     assert gr.trace_sq_step(sizes=[2]).latex().endswith(r"N + \delta^{2} - 2")
 
@@ -45,3 +45,17 @@ def test_a_wrong_fact_fails(name):
     step, wrong = MUTANTS[name]
     with pytest.raises(StepError):
         step(wrong, sizes=SMALL)
+
+
+def test_delta_means_what_its_formula_says(monkeypatch):
+    monkeypatch.setattr(gr, "delta_formula", lambda: SIGMA2 / (SIGMA2 + EPS))   # 1 - delta
+    with pytest.raises(StepError):
+        gr.eigen_step(sizes=[2])
+
+
+def test_the_printed_left_side_is_the_computed_one():
+    # the left side is a general object evaluated on the components, not a typed label
+    assert gr.trace_step(sizes=[2]).latex().startswith(r"\operatorname{tr}\left(P \right)")
+    assert gr.trace_sq_step(sizes=[2]).latex().startswith(r"\operatorname{tr}\left(P^{T} P \right)")
+    with pytest.raises(StepError):                     # tr P is not N - 2 + delta^2
+        gr.trace_step(gr.trace_sq_formula(), sizes=[2])

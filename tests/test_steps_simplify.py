@@ -222,3 +222,19 @@ def test_cached_method_gradients_cannot_be_changed():
         grads["staged"][0] = 0
     with pytest.raises(Exception):
         f.x = None
+
+
+# -- displays whose printed form carries mathematics are built from checked objects --
+
+def test_the_printed_exponent_of_the_batch_formula_is_the_checked_one():
+    # a factor (sigma^2 + eps)^(-3/2) in the display must fail the check, not just print
+    wrong = sm.batch_formula(factor=sm.inv_std_formula(sp.Rational(-3, 2)))
+    assert r"\left(\sigma^{2} + \epsilon\right)^{-3/2}" in sm.latex(wrong)
+    with pytest.raises(StepError):
+        sm.batch_step(wrong, sizes=[2])
+
+
+def test_the_batch_formula_takes_dgamma_and_dbeta_from_their_checked_formulas(monkeypatch):
+    monkeypatch.setattr(sm, "dgamma_formula", sm.dbeta_formula)     # dJ/dgamma means dJ/dbeta
+    with pytest.raises(StepError):
+        sm.batch_step(sizes=[2])

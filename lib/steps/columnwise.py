@@ -103,11 +103,13 @@ def _free_R(n):
 
 
 def base_values(n, Rv):
-    """Explicit values of the general objects for N = n at a given R: I, the
-    ones, R, sigma^2, c and dc/dR (from :func:`grad_c_formula`)."""
-    var = (Rv.T * Rv)[0, 0] / n
-    values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), R: Rv,
-              SIGMA2: var, C: (var + EPS) ** sp.Rational(-1, 2)}
+    """Explicit values of the general objects for N = n at a given R: I, the ones, R,
+    and sigma^2, c and dc/dR from their formulas (:func:`variance_formula`,
+    :func:`c_formula`, :func:`grad_c_formula`), so that each symbol means what the
+    page says it is."""
+    values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), R: Rv}
+    values[SIGMA2] = explicit(variance_formula(), n, values)[0, 0]
+    values[C] = c_formula().xreplace({SIGMA2: values[SIGMA2]})
     values[GRAD_C] = explicit(grad_c_formula(), n, values)
     return values
 

@@ -24,13 +24,18 @@ __all__ = ["DELTA", "GAMMA", "p_formula", "squared_length_formula", "ones_formul
            "squared_length_step", "ones_step", "symmetry_step", "eigen_step", "trace_step",
            "trace_sq_step", "santurkar_step", "scale_step", "all_steps", "GY", "S",
            "backward_map_formula", "backward_map_step", "sgd_norm_formula", "sgd_norm_step",
-           "scale_formula"]
+           "scale_formula", "delta_formula"]
 
 DELTA = sp.Symbol(r"\delta", positive=True)
 """delta = eps/(sigma^2 + eps), the part of the x_hat direction that P keeps."""
 GAMMA = sp.Symbol(r"\gamma", real=True)
 P = sp.MatrixSymbol("P", N, N)
 A = sp.Symbol("a", positive=True)
+
+
+def delta_formula():
+    """delta = eps/(sigma^2 + eps)."""
+    return EPS / (SIGMA2 + EPS)
 
 
 def p_formula():
@@ -101,63 +106,72 @@ def _values(n, eps=True):
         x_hat = (B.X[:, 0] - B.mu[0] * sp.ones(n, 1)) / s
     values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), X_HAT: x_hat,
               SIGMA2: var, G: column("g", n), GY: column("g", n), S: s,
-              GAMMA: sp.Symbol("gamma", real=True), DELTA: EPS / s ** 2}
+              GAMMA: sp.Symbol("gamma", real=True)}
+    values[DELTA] = delta_formula().xreplace({SIGMA2: var})
     values[P] = explicit(p_formula(), n, values)
     return values, close
 
 
-def _fact_step(name, truth, formula, display_lhs, sizes, eps=True):
-    """``truth(values)`` (computed from the components) against ``formula`` at each N."""
+def _at(expr, n, values):
+    """``explicit``, with a 1 x 1 result as a scalar (an inner product is a number)."""
+    out = sp.sympify(explicit(expr, n, values))
+    return out[0, 0] if isinstance(out, sp.MatrixBase) and out.shape == (1, 1) else out
+
+
+def _fact_step(name, lhs, formula, sizes, eps=True):
+    """The general object ``lhs`` against ``formula``, both evaluated on the components at
+    each N: the left side the page prints is the one that is computed."""
     def build(n):
         values, close = _values(n, eps)
-        left, right = sp.sympify(truth(values)), sp.sympify(explicit(formula, n, values))
+        left, right = (_at(e, n, values) for e in (lhs, formula))
         return left.xreplace(close), right.xreplace(close)
-    return check_sizes(name, build, sizes, display=f"{display_lhs} = {latex(formula)}")
+    return check_sizes(name, build, sizes, display=f"{latex(lhs)} = {latex(formula)}")
 
 
 def squared_length_step(formula=squared_length_formula(), *, sizes=SIZES) -> Step:
     """||x_hat||^2 against N sigma^2/(sigma^2 + eps)."""
-    return _fact_step("the squared length of x_hat", lambda v: (v[X_HAT].T * v[X_HAT])[0, 0],
-                      formula, r"\|\hat{x}\|^{2}", sizes)
+    return _fact_step("the squared length of x_hat", mul(X_HAT.T, X_HAT), formula, sizes)
 
 
 def ones_step(formula=ones_formula(), *, sizes=SIZES) -> Step:
     """P 1_N = 0, for any eps."""
-    return _fact_step("P removes the mean", lambda v: v[P] * v[ONES_N], formula,
-                      latex(mul(P, ONES_N)), sizes)
+    return _fact_step("P removes the mean", mul(P, ONES_N), formula, sizes)
 
 
 def symmetry_step(formula=p_formula(), *, sizes=SIZES) -> Step:
     """P^T = P (so 1_N^T P = (P 1_N)^T = 0: every column of the gradient sums to zero)."""
-    return _fact_step("P is symmetric", lambda v: v[P].T, formula, latex(P.T), sizes)
+    return _fact_step("P is symmetric", P.T, formula, sizes)
 
 
 def eigen_step(formula=eigen_formula(), *, sizes=SIZES) -> Step:
     """P x_hat = delta x_hat, delta = eps/(sigma^2 + eps)."""
-    return _fact_step("P keeps delta of the x_hat direction", lambda v: v[P] * v[X_HAT],
-                      formula, latex(mul(P, X_HAT)), sizes)
+    return _fact_step("P keeps delta of the x_hat direction", mul(P, X_HAT), formula, sizes)
 
 
 def trace_step(formula=trace_formula(), *, sizes=SIZES) -> Step:
     """tr P = N - 2 + delta."""
-    return _fact_step("the trace of P", lambda v: v[P].trace(), formula,
-                      r"\operatorname{tr} P", sizes)
+    return _fact_step("the trace of P", sp.Trace(P), formula, sizes)
 
 
 def trace_sq_step(formula=trace_sq_formula(), *, sizes=SIZES) -> Step:
     """tr(P^T P) = N - 2 + delta^2."""
-    return _fact_step("the trace of P^T P", lambda v: (v[P].T * v[P]).trace(), formula,
-                      r"\operatorname{tr}\left(P^{T} P\right)", sizes)
+    return _fact_step("the trace of P^T P", sp.Trace(mul(P.T, P)), formula, sizes)
+
+
+DX = sp.MatrixSymbol(r"\frac{\partial J}{\partial x}", N, 1)
 
 
 def santurkar_step(formula=santurkar_formula(), *, sizes=SIZES) -> Step:
-    """||dJ/dx||^2 for dJ/dx = (gamma/s) P g_y, any eps; eps = 0 gives Santurkar et al.'s
+    """(dJ/dx)^T dJ/dx for dJ/dx = (gamma/s) P g_y (its value: the backward map of
+    :func:`backward_map_step` with g = gamma g_y), any eps; eps = 0 gives Santurkar et al.'s
     Theorem 4.1 as an equality with 1/N on both terms."""
-    def norm_sq(v):
-        dx = v[GAMMA] / v[S] * v[P] * v[GY]
-        return sp.Matrix([(dx.T * dx)[0, 0]])
-    return _fact_step("the squared norm of the input gradient", norm_sq, formula,
-                      r"\left\|\frac{\partial J}{\partial x}\right\|^{2}", sizes)
+    def build(n):
+        values, close = _values(n)
+        values[DX] = explicit(mul(GAMMA / S, p_formula(), GY), n, values)
+        left, right = (_at(e, n, values) for e in (mul(DX.T, DX), formula))
+        return left.xreplace(close), right.xreplace(close)
+    return check_sizes("the squared norm of the input gradient", build, sizes,
+                       display=f"{latex(mul(DX.T, DX))} = {latex(formula)}")
 
 
 def _input_grad_eps0(col, g, root):
@@ -224,14 +238,15 @@ def sgd_norm_formula():
 def sgd_norm_step(formula=sgd_norm_formula(), *, sizes=SIZES) -> Step:
     """An SGD step on a scale-invariant weight cannot shrink it: for any v, nabla = the part
     of v orthogonal to w, and ||w - eta nabla||^2 is compared with ``formula``."""
+    step = add(W, mul(-ETA, NABLA))
+    lhs = mul(sp.Transpose(step), step)
+
     def build(n):
         w, v = column("w", n), column("v", n)
-        nabla = v - w * (w.T * v)[0, 0] / (w.T * w)[0, 0]
-        step = w - ETA * nabla
-        return sp.Matrix([(step.T * step)[0, 0]]), explicit(formula, n, {W: w, NABLA: nabla})
-    lhs = r"\|w - \eta \nabla\|^{2}"
+        values = {W: w, NABLA: v - w * (w.T * v)[0, 0] / (w.T * w)[0, 0]}
+        return explicit(lhs, n, values), explicit(formula, n, values)
     return check_sizes("an SGD step on a scale-invariant weight", build, sizes,
-                       display=f"{lhs} = {latex(formula)}")
+                       display=f"{latex(lhs)} = {latex(formula)}")
 
 
 def all_steps():

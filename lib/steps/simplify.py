@@ -91,17 +91,25 @@ def dx_gamma_formula():
 # object it is an N x D matrix symbol printed as the row vector itself.
 D = sp.Symbol("D", integer=True, positive=True)
 GAMMA_B = sp.MatrixSymbol(r"\gamma", N, D)
-INV_STD_B = sp.MatrixSymbol(r"\left(\sigma^{2} + \epsilon\right)^{-1/2}", N, D)
+SIGMA2_B = sp.MatrixSymbol(r"\sigma^{2}", N, D)     # each column's variance, on every row
+EPS_B = sp.MatrixSymbol(r"\epsilon", N, D)          # eps in every entry
 DY_B = sp.MatrixSymbol(r"\frac{\partial J}{\partial Y}", N, D)
 DBETA_B = sp.MatrixSymbol(r"\frac{\partial J}{\partial \beta}", N, D)
 DGAMMA_B = sp.MatrixSymbol(r"\frac{\partial J}{\partial \gamma}", N, D)
 X_HAT_B = sp.MatrixSymbol(r"\hat{X}", N, D)
 
 
-def batch_formula(sign=-1):
+def inv_std_formula(exponent=-HALF):
+    """(sigma^2 + eps)^(-1/2), element-wise: the factor is built, not named, so that the
+    exponent the page prints is the exponent the check uses."""
+    return sp.HadamardPower(add(SIGMA2_B, EPS_B), exponent)
+
+
+def batch_formula(sign=-1, factor=None):
     """dJ/dX = (gamma * (sigma^2+eps)^(-1/2) / N) * [N dJ/dY - dJ/dbeta - X_hat * dJ/dgamma]."""
     had = lambda *a: sp.HadamardProduct(*a, evaluate=False)  # noqa: E731
-    return had(mul(1 / N, had(GAMMA_B, INV_STD_B)),
+    factor = inv_std_formula() if factor is None else factor
+    return had(mul(1 / N, had(GAMMA_B, factor)),
                add(mul(N, DY_B), mul(-1, DBETA_B), mul(sign, had(X_HAT_B, DGAMMA_B))))
 
 
@@ -209,16 +217,32 @@ def dx_gamma_step(formula=dx_gamma_formula(), *, sizes=SIZES) -> Step:
     return _dx_step("dJ/dx with gamma", affine_pass, _affine_values, formula, sizes)
 
 
+def _column_values(n, b, j):
+    """Chapter 6's one-column objects for column j of the batch ``b``."""
+    x_hat = b.X_hat[:, j]
+    return {DY: b.G[:, j], X_HAT: x_hat, ONES_N: sp.ones(n, 1)}
+
+
 def _batch_values(n, d, b):
-    """Values of the D-column objects for chapter 2's batch ``b``: each row vector
-    (gamma, (sigma^2+eps)^(-1/2), dJ/dbeta, dJ/dgamma) broadcast over the n rows."""
+    """Values of the D-column objects for the batch ``b``: each row vector broadcast over
+    the n rows. dJ/dbeta and dJ/dgamma come from their checked formulas
+    (:func:`dbeta_formula`, :func:`dgamma_formula`) column by column, sigma^2 from
+    chapter 5's :func:`lib.steps.columnwise.variance_formula`."""
     ones = sp.ones(n, 1)
-    inv_std = sp.Matrix(1, d, lambda i, j: b.radicand[j] ** -HALF)
-    dgamma = sp.Matrix(1, d, lambda i, j: sum(b.G[k, j] * b.X_hat[k, j] for k in range(n)))
-    dbeta = sp.Matrix(1, d, lambda i, j: sum(b.G[:, j]))
-    values = {GAMMA_B: ones * sp.Matrix([b.gamma]), INV_STD_B: ones * inv_std, DY_B: b.G,
-              DBETA_B: ones * dbeta, DGAMMA_B: ones * dgamma, X_HAT_B: b.X_hat}
+    cols = [_column_values(n, b, j) for j in range(d)]
+    row = lambda formula: sp.Matrix(1, d, lambda _, j: explicit(formula, n, cols[j])[0, 0])  # noqa: E731
+    var = sp.Matrix(1, d, lambda _, j: explicit(cw.variance_formula(), n,
+                                                 {cw.R: b.X[:, j] - b.mu[j] * ones})[0, 0])
+    values = {GAMMA_B: ones * sp.Matrix([b.gamma]), SIGMA2_B: ones * var,
+              EPS_B: EPS * sp.ones(n, d), DY_B: b.G, DBETA_B: ones * row(dbeta_formula()),
+              DGAMMA_B: ones * row(dgamma_formula()), X_HAT_B: b.X_hat}
     return {sp.MatrixSymbol(k.name, n, d): v for k, v in values.items()}
+
+
+def _elementwise_powers(expr):
+    """Evaluate the HadamardPower of an explicit matrix, which ``doit`` leaves alone."""
+    return expr.replace(lambda e: isinstance(e, sp.HadamardPower),
+                        lambda e: sp.Matrix(e.base.doit()).applyfunc(lambda t: t ** e.exp))
 
 
 def batch_step(formula=batch_formula(), *, sizes=D_SIZES) -> Step:
@@ -230,7 +254,8 @@ def batch_step(formula=batch_formula(), *, sizes=D_SIZES) -> Step:
         var = [radicand - EPS for radicand in b.radicand]
         truth = sp.Matrix(n, d, lambda i, j: sp.diff(b.J, b.X[i, j]))
         rhs = formula.xreplace({N: sp.Integer(n), D: sp.Integer(d)}).xreplace(_batch_values(n, d, b))
-        return with_s_columns(truth, var), with_s_columns(sp.Matrix(rhs.doit()), var)
+        rhs = sp.Matrix(_elementwise_powers(rhs).doit())
+        return with_s_columns(truth, var), with_s_columns(rhs, var)
     return check_sizes(f"dJ/dX, D = {d}", build, sizes, extra=f", D = {d}",
                        display=latex(sp.MatrixSymbol(r"\frac{\partial J}{\partial X}", N, D))
                        + " = " + latex(formula))
