@@ -21,14 +21,16 @@ Rules of thumb (see the book's chapter 2 for why):
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 
 from lib.printing import to_latex
 
-__all__ = ["EPS", "StepError", "Step", "is_zero", "check_step", "column",
+__all__ = ["EPS", "StepError", "Step", "step_function", "is_zero", "check_step", "column",
            "timings", "total_seconds", "reset_timings", "sizes_text", "timing_line",
            "expand_sums", "write_root", "instantiate", "to_latex", "check_sizes"]
 
@@ -59,6 +61,10 @@ class Step:
     display : str or None
         LaTeX shown to the reader instead of ``lhs = rhs``; it must be
         rendered (``sp.latex``) from the checked objects, not typed by hand.
+    function, arguments : str, dict
+        Set by :func:`step_function`: the step function that made the Step
+        (dotted name) and the arguments it ran with, so that the step can be
+        run again, with a planted mistake (the book's verification page).
     """
 
     name: str
@@ -67,6 +73,8 @@ class Step:
     sizes: str = ""
     seconds: float = 0.0
     display: str | None = None
+    function: str = ""
+    arguments: dict = field(default_factory=dict)
 
     def latex(self) -> str:
         """The equation as LaTeX (without dollar signs)."""
@@ -93,6 +101,26 @@ class Step:
         return self.caption()
 
     __repr__ = __str__
+
+
+def step_function(fn):
+    """Mark a function that returns checked Steps: each Step remembers ``fn`` and its arguments.
+
+    Every step of the book is written ``name_step(formula=name_formula(), *, sizes=SIZES)``;
+    with this, a Step can say how it was made, and be made again with a wrong formula.
+    """
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for step in out if isinstance(out, list) else [out]:
+            step.function = f"{fn.__module__}.{fn.__qualname__}"
+            step.arguments = dict(bound.arguments)
+        return out
+    return wrapper
 
 
 def _entries(expr):

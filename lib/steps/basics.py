@@ -19,6 +19,7 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps.forward import batch
+from lib.symbolic import step_function
 from lib.symbolic import (Step, StepError, check_sizes, check_step, instantiate, is_zero,
                           sizes_text, to_latex)
 
@@ -114,6 +115,7 @@ def _arrays(B):
     return {dy: B.G, x_hat: B.x_hat_of_s(), gamma: sp.Matrix([B.gamma])}
 
 
+@step_function
 def _parameter_step(name, lhs_name, params, variable, formula, sizes):
     """A parameter gradient (``params(B)`` the D symbols) against ``formula``: at N = 2..5
     by differentiating J, and for every N (:func:`general_check`) in ``variable``."""
@@ -127,16 +129,19 @@ def _parameter_step(name, lhs_name, params, variable, formula, sizes):
     return general_check(name, J_general().diff(variable), formula, step)
 
 
+@step_function
 def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES):
     """Check dJ/dbeta against differentiating J by each beta_j."""
     return _parameter_step("dJ/dbeta", "dbeta", lambda B: B.beta, beta_ix[j], formula, sizes)
 
 
+@step_function
 def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES):
     """Check dJ/dgamma against differentiating J by each gamma_j."""
     return _parameter_step("dJ/dgamma", "dgamma", lambda B: B.gamma, gamma[j], formula, sizes)
 
 
+@step_function
 def dxhat_step(formula=dxhat_formula(), *, sizes=SIZES):
     """Check dJ/dx_hat: J as a function of independent x_hat symbols h_ij."""
     def build(n):
@@ -162,6 +167,7 @@ def jacobian_truth(n):
     return B, B.plain(B.X_hat[:, 0].jacobian(col))
 
 
+@step_function
 def jacobian_step(formula=jacobian_formula(), *, sizes=SIZES):
     """Check the Jacobian of one column against componentwise differentiation."""
     def build(n):
@@ -187,6 +193,7 @@ def _jacobian_at(formula, n, xh, root):
         f.subs({i: a + 1, k: b + 1}), arrays={x_hat: xh}, size=(N, n)))
 
 
+@step_function
 def dense_jacobian_step(formula=jacobian_formula(), *, sizes=SIZES) -> Step:
     """Check that no entry of the Jacobian of one column is identically zero.
 
@@ -216,6 +223,7 @@ def cross_jacobian(n, a, b):
     return B.plain(B.X_hat[:, a].jacobian(B.X[:, b]))
 
 
+@step_function
 def columns_independent_step(formula=sp.Integer(0), *, sizes=SIZES) -> Step:
     """Check that x_hat of column 1 does not depend on column 2, and back.
 

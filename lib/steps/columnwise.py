@@ -20,6 +20,7 @@ import sympy as sp
 from lib.steps import SIZES
 from lib.steps.forward import column_pass
 from lib.steps.matrices import I, N, ONES, ONES_N, S, add, centre, explicit, mul, with_s
+from lib.symbolic import step_function
 from lib.symbolic import EPS, Step, check_sizes, check_step, column, to_latex
 
 __all__ = ["N", "x", "R", "I", "ONES", "ONES_N", "MU", "SIGMA2", "C", "GRAD_C", "G",
@@ -131,6 +132,7 @@ def _centred(formula, n):
     return explicit(formula, n, {x: column_pass(n).x, I: sp.eye(n), ONES: sp.ones(n, n)})
 
 
+@step_function
 def centring_step(formula=centring_formula(), *, sizes=SIZES) -> Step:
     """R = x - mu 1_N = (I - 1/N) x."""
     shown = add(x, mul(-MU, ONES_N))
@@ -139,6 +141,7 @@ def centring_step(formula=centring_formula(), *, sizes=SIZES) -> Step:
                        display=_display("R", formula, middle=shown))
 
 
+@step_function
 def variance_step(formula=variance_formula(), *, sizes=SIZES) -> Step:
     """sigma^2 = R^T R / N."""
     def build(n):
@@ -148,6 +151,7 @@ def variance_step(formula=variance_formula(), *, sizes=SIZES) -> Step:
                        display=_display(SIGMA2, formula))
 
 
+@step_function
 def normalise_step(formula=normalise_formula(), *, sizes=SIZES) -> Step:
     """x_hat = c(R) R with c(R) = (sigma^2 + eps)^(-1/2)."""
     def build(n):
@@ -157,6 +161,7 @@ def normalise_step(formula=normalise_formula(), *, sizes=SIZES) -> Step:
     return check_sizes("x_hat = c(R) R", build, sizes, display=shown)
 
 
+@step_function
 def grad_c_step(formula=grad_c_formula(), *, sizes=SIZES) -> Step:
     """dc/dR = -(1/N) (sigma^2 + eps)^(-3/2) R, differentiating c in free R."""
     def build(n):
@@ -165,6 +170,7 @@ def grad_c_step(formula=grad_c_formula(), *, sizes=SIZES) -> Step:
     return check_sizes("gradient of c", build, sizes, display=_display(GRAD_C, formula))
 
 
+@step_function
 def lemma_step(formula=lemma_formula(), *, sizes=SIZES) -> Step:
     """dJ/dR = (dc/dR R^T + c I) dJ/dx_hat, against d(g^T c(R) R)/dR."""
     def build(n):
@@ -175,6 +181,7 @@ def lemma_step(formula=lemma_formula(), *, sizes=SIZES) -> Step:
     return check_sizes("the lemma in R", build, sizes, display=_display(DJ_DR, formula))
 
 
+@step_function
 def columnwise_step(formula=columnwise_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx = (I - 1/N)^T (dc/dR R^T + c I) dJ/dx_hat, against the forward pass.
 
@@ -204,6 +211,7 @@ def _general(expr):
     return expr.subs(N, _i + _K).doit()
 
 
+@step_function
 def general_centring_step(
         formula=sp.Sum((sp.KroneckerDelta(_i, _j) - 1 / N) * _xi[_j], (_j, 1, N))) -> Step:
     """(I - 1/N) x, entry i, is x_i - mu for every N: sum_j ([i=j] - 1/N) x_j."""
@@ -217,6 +225,7 @@ def general_centring_step(
 _SIGMA2_SUM = sp.Sum(_Ri[_j] ** 2, (_j, 1, N)) / N
 
 
+@step_function
 def general_grad_c_step(
         formula=-(1 / N) * (_SIGMA2_SUM + EPS) ** sp.Rational(-3, 2) * _Ri[_i]) -> Step:
     """dc/dR_i = -(1/N)(sigma^2 + eps)^(-3/2) R_i for every N."""

@@ -17,6 +17,7 @@ from lib.steps import SIZES
 from lib.steps.columnwise import DJ_DX, G, SIGMA2, X_HAT, latex
 from lib.steps.forward import batch, column_pass
 from lib.steps.matrices import I, N, ONES, ONES_N, add, explicit, mul, with_s
+from lib.symbolic import step_function
 from lib.symbolic import EPS, Step, check_sizes, column, write_root
 
 __all__ = ["DELTA", "GAMMA", "p_formula", "squared_length_formula", "ones_formula",
@@ -118,6 +119,7 @@ def _at(expr, n, values):
     return out[0, 0] if isinstance(out, sp.MatrixBase) and out.shape == (1, 1) else out
 
 
+@step_function
 def _fact_step(name, lhs, formula, sizes, eps=True):
     """The general object ``lhs`` against ``formula``, both evaluated on the components at
     each N: the left side the page prints is the one that is computed."""
@@ -128,31 +130,37 @@ def _fact_step(name, lhs, formula, sizes, eps=True):
     return check_sizes(name, build, sizes, display=f"{latex(lhs)} = {latex(formula)}")
 
 
+@step_function
 def squared_length_step(formula=squared_length_formula(), *, sizes=SIZES) -> Step:
     """||x_hat||^2 against N sigma^2/(sigma^2 + eps)."""
     return _fact_step("the squared length of x_hat", mul(X_HAT.T, X_HAT), formula, sizes)
 
 
+@step_function
 def ones_step(formula=ones_formula(), *, sizes=SIZES) -> Step:
     """P 1_N = 0, for any eps."""
     return _fact_step("P removes the mean", mul(P, ONES_N), formula, sizes)
 
 
+@step_function
 def symmetry_step(formula=p_formula(), *, sizes=SIZES) -> Step:
     """P^T = P (so 1_N^T P = (P 1_N)^T = 0: every column of the gradient sums to zero)."""
     return _fact_step("P is symmetric", P.T, formula, sizes)
 
 
+@step_function
 def eigen_step(formula=eigen_formula(), *, sizes=SIZES) -> Step:
     """P x_hat = delta x_hat, delta = eps/(sigma^2 + eps)."""
     return _fact_step("P keeps delta of the x_hat direction", mul(P, X_HAT), formula, sizes)
 
 
+@step_function
 def trace_step(formula=trace_formula(), *, sizes=SIZES) -> Step:
     """tr P = N - 2 + delta."""
     return _fact_step("the trace of P", sp.Trace(P), formula, sizes)
 
 
+@step_function
 def trace_sq_step(formula=trace_sq_formula(), *, sizes=SIZES) -> Step:
     """tr(P^T P) = N - 2 + delta^2."""
     return _fact_step("the trace of P^T P", sp.Trace(mul(P.T, P)), formula, sizes)
@@ -161,6 +169,7 @@ def trace_sq_step(formula=trace_sq_formula(), *, sizes=SIZES) -> Step:
 DX = sp.MatrixSymbol(r"\frac{\partial J}{\partial x}", N, 1)
 
 
+@step_function
 def santurkar_step(formula=santurkar_formula(), *, sizes=SIZES) -> Step:
     """(dJ/dx)^T dJ/dx for dJ/dx = (gamma/s) P g_y (its value: the backward map of
     :func:`backward_map_step` with g = gamma g_y), any eps; eps = 0 gives Santurkar et al.'s
@@ -189,6 +198,7 @@ def scale_formula():
     return 1 / A
 
 
+@step_function
 def scale_step(formula=scale_formula(), *, sizes=SIZES) -> Step:
     """With eps = 0, the input gradient at a x is 1/a times the one at x (a > 0).
 
@@ -214,6 +224,7 @@ def backward_map_formula():
     return mul(1 / S, p_formula(), G)
 
 
+@step_function
 def backward_map_step(formula=backward_map_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx = (1/s) P g against differentiating g^T x_hat (chapter 6's result, read as P)."""
     def build(n):
@@ -235,6 +246,7 @@ def sgd_norm_formula():
     return add(mul(W.T, W), mul(ETA ** 2, NABLA.T, NABLA))
 
 
+@step_function
 def sgd_norm_step(formula=sgd_norm_formula(), *, sizes=SIZES) -> Step:
     """An SGD step on a scale-invariant weight cannot shrink it: for any v, nabla = the part
     of v orthogonal to w, and ||w - eta nabla||^2 is compared with ``formula``."""

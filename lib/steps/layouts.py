@@ -23,6 +23,7 @@ import sympy as sp
 from lib.norms import layout_axes
 from lib.steps import SIZES
 from lib.steps.forward import moments
+from lib.symbolic import step_function
 from lib.symbolic import EPS, check_sizes, check_step, expand_sums, write_root
 
 __all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
@@ -122,6 +123,7 @@ def _replacements(info, par, gam, dY, x, Mi):
                       gamma_bar: par(gam, i)}        # gamma of entry k, outside the sums
 
 
+@step_function
 def layout_step(formula=general_formula(), *, layout, shape, G=None, name=None):
     """Check the backward formula for one layout at explicit sizes.
 
@@ -163,6 +165,7 @@ def layout_step(formula=general_formula(), *, layout, shape, G=None, name=None):
     return step
 
 
+@step_function
 def zero_sum_step(formula=general_formula(), *, sizes=SIZES):
     """The gradient of one group sums to zero, sum_k dJ/dx_k = 0, for M in ``sizes``.
 
@@ -181,6 +184,7 @@ def zero_sum_step(formula=general_formula(), *, sizes=SIZES):
                        display=sp.latex(sp.Sum(formula, (k, 1, M))) + " = 0")
 
 
+@step_function
 def zero_sum_general_step(formula=general_formula()):
     """The same for a symbolic group size M, with indexed sums.
 

@@ -15,6 +15,7 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps.matrices import explicit
+from lib.symbolic import step_function
 from lib.symbolic import check_sizes, check_step, column, instantiate, to_latex
 
 i, k = sp.symbols("i k", integer=True, positive=True)
@@ -105,6 +106,7 @@ def scalar_lemma_formula():
 # checked steps
 # --------------------------------------------------------------------------
 
+@step_function
 def component_step(formula=component_formula(), *, sizes=SIZES):
     """The Jacobian of u = c(v) v, entry (k, i), for n = 2..5."""
 
@@ -119,6 +121,7 @@ def component_step(formula=component_formula(), *, sizes=SIZES):
                        display=rf"\frac{{\partial u_{{k}}}}{{\partial v_{{i}}}} = {latex(formula)}")
 
 
+@step_function
 def chain_step(formula=chain_formula(), *, sizes=SIZES):
     """The chain rule summed over k: df/dv_i, for n = 2..5."""
 
@@ -132,6 +135,7 @@ def chain_step(formula=chain_formula(), *, sizes=SIZES):
                        display=rf"\frac{{\partial f}}{{\partial v_{{i}}}} = {latex(formula)}")
 
 
+@step_function
 def lemma_step(formula=lemma_formula(), *, sizes=SIZES):
     """The lemma in matrix form, for n = 2..5."""
     def build(n):
@@ -142,6 +146,7 @@ def lemma_step(formula=lemma_formula(), *, sizes=SIZES):
                        display=rf"\frac{{\partial f}}{{\partial v}} = {latex(formula)}")
 
 
+@step_function
 def product_rule_step(formula=product_rule_formula()):
     """n = 1: the ordinary product rule (c(v) v)' = c'(v) v + c(v)."""
     S = Setting(1)
@@ -150,6 +155,7 @@ def product_rule_step(formula=product_rule_formula()):
                       display=rf"\frac{{d}}{{dv}}\big(c(v)\,v\big) = {sp.latex(formula)}")
 
 
+@step_function
 def scalar_lemma_step(formula=scalar_lemma_formula()):
     """n = 1: the lemma is the product rule times f'(u)."""
     return check_step("the lemma at n = 1", Setting(1).df_dv()[0], formula, sizes="n = 1",

@@ -18,6 +18,7 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps.forward import batch
+from lib.symbolic import step_function
 from lib.symbolic import EPS, check_sizes, check_step, column, instantiate, to_latex
 
 N = sp.Symbol("N", integer=True, positive=True)
@@ -114,6 +115,7 @@ def var_of_mu():
     return sp.Sum((x[j] - mu) ** 2, (j, 1, N)) / N
 
 
+@step_function
 def x_hat_step(formula=x_hat_formula(), *, sizes=SIZES):
     """x_hat_i = (x_i - mu)(sigma^2+eps)^(-1/2) is the forward pass's x_hat (N = 2..5)."""
 
@@ -127,6 +129,7 @@ def x_hat_step(formula=x_hat_formula(), *, sizes=SIZES):
                        display=_display(r"\hat{x}_{i}", formula))
 
 
+@step_function
 def dvar_step(formula=dvar_formula()):
     """The path through sigma^2: d/dsigma^2 of J, general N."""
     truth = J_of_paths().diff(var)
@@ -135,6 +138,7 @@ def dvar_step(formula=dvar_formula()):
     return step
 
 
+@step_function
 def dmu_step(formula=dmu_formula()):
     """The path through mu: directly, and through sigma^2 (general N)."""
     truth = J_of_paths().diff(mu) + dvar * var_of_mu().diff(mu)
@@ -148,6 +152,7 @@ def centred_sum_formula():
     return sp.Sum(x[j] - mu, (j, 1, N))
 
 
+@step_function
 def centred_sum_step(formula=centred_sum_formula()):
     """The second term of dJ/dmu vanishes: sum_j (x_j - mu) = 0 (general N)."""
     mean = sp.Sum(x[j], (j, 1, N)) / N
@@ -155,6 +160,7 @@ def centred_sum_step(formula=centred_sum_formula()):
                       sp.Integer(0), sizes="every N", display=_display(latex(formula), 0))
 
 
+@step_function
 def dmu_short_step(formula=dmu_short_formula()):
     """So dJ/dmu = -(1/s) sum_j dJ/dx_hat_j (general N)."""
     mean = sp.Sum(x[j], (j, 1, N)) / N
@@ -170,6 +176,7 @@ def dmu_short_step(formula=dmu_short_formula()):
 _m, _v = sp.Symbol("m", real=True), sp.Symbol("v", nonnegative=True)   # mu, sigma^2 held
 
 
+@step_function
 def _path_step(name, lhs, forward, formula, sizes):
     """d forward(X)_i / d x_i, with mu and sigma^2 held, against ``formula``, for N in sizes."""
     def build(n):
@@ -181,20 +188,38 @@ def _path_step(name, lhs, forward, formula, sizes):
     return check_sizes(name, build, sizes, display=_display(lhs, formula))
 
 
-def direct_path_step(formula=1 / s, *, sizes=SIZES):
+def direct_path_formula():
+    """d x_hat_i / d x_i with mu and sigma^2 held: 1/s."""
+    return 1 / s
+
+
+def mean_path_formula():
+    """d mu / d x_i: 1/N."""
+    return 1 / N
+
+
+def var_path_formula():
+    """d sigma^2 / d x_i with mu held: 2 (x_i - mu)/N."""
+    return 2 * (x[i] - mu) / N
+
+
+@step_function
+def direct_path_step(formula=direct_path_formula(), *, sizes=SIZES):
     """d x_hat_i / d x_i with mu and sigma^2 held = 1/s, for every i (N = 2..5)."""
     return _path_step("direct path: d x_hat_i / d x_i", r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
                       lambda X, n: [(X[a] - _m) * (_v + EPS) ** -HALF for a in range(n)],
                       formula, sizes)
 
 
-def mean_path_step(formula=1 / N, *, sizes=SIZES):
+@step_function
+def mean_path_step(formula=mean_path_formula(), *, sizes=SIZES):
     """d mu / d x_i = 1/N, for every i (N = 2..5)."""
     return _path_step("path through mu: d mu / d x_i", r"\frac{\partial \mu}{\partial x_{i}}",
                       lambda X, n: [sum(X) / n] * n, formula, sizes)
 
 
-def var_path_step(formula=2 * (x[i] - mu) / N, *, sizes=SIZES):
+@step_function
+def var_path_step(formula=var_path_formula(), *, sizes=SIZES):
     """d sigma^2 / d x_i with mu held = 2 (x_i - mu)/N, for every i (N = 2..5)."""
     return _path_step("path through sigma^2: d sigma^2 / d x_i",
                       r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
@@ -227,6 +252,7 @@ def dx_candidate(formula, n, dxhat_values):
                        size=(N, n), index=i, rows=n)
 
 
+@step_function
 def dx_step(formula=dx_formula(), *, sizes=SIZES):
     """dJ/dx_i from the three paths equals differentiating the forward pass (N = 2..5).
 
@@ -240,11 +266,12 @@ def dx_step(formula=dx_formula(), *, sizes=SIZES):
                        display=_display(NAMES["dx"].replace("@", "i"), formula))
 
 
+@step_function
 def chain_rule_step(formula=chain_rule_formula(), *, sizes=SIZES):
     """The chain rule over the three paths, with the checked local derivatives put in,
     equals differentiating the forward pass (N = 2..5)."""
-    local = {DXHAT_DX: direct_path_step.__defaults__[0], DMU_DX: mean_path_step.__defaults__[0],
-             DVAR_DX: var_path_step.__defaults__[0]}
+    local = {DXHAT_DX: direct_path_formula(), DMU_DX: mean_path_formula(),
+             DVAR_DX: var_path_formula()}
 
     def build(n):
         _, g, truth = dx_truth(n)

@@ -21,6 +21,7 @@ from lib.steps.columnwise import C, G, SIGMA2, X_HAT, base_values, latex
 from lib.steps.forward import affine_pass, batch, column_pass
 from lib.steps.matrices import (I, N, ONES, ONES_N, S, add, centre, explicit, mul, with_s,
                                 with_s_columns)
+from lib.symbolic import step_function
 from lib.symbolic import EPS, Step, check_sizes, check_step, column
 
 __all__ = ["GAMMA", "DY", "DGAMMA", "DBETA", "substituted_formula", "expansion_formula",
@@ -135,6 +136,7 @@ def _affine_values(n, f):
 # steps
 # --------------------------------------------------------------------------
 
+@step_function
 def substituted_step(formula=substituted_formula(), *, sizes=SIZES) -> Step:
     """Chapter 5's result with c and dc/dR put in: a common factor (sigma^2+eps)^(-1/2).
 
@@ -152,6 +154,7 @@ def substituted_step(formula=substituted_formula(), *, sizes=SIZES) -> Step:
     return check_sizes("substitute c and dc/dR", build, sizes, display=shown)
 
 
+@step_function
 def expansion_step(formula=expansion_formula(), *, sizes=SIZES) -> Step:
     """Multiply out the product; proved for an arbitrary vector in place of x_hat."""
     def build(n):
@@ -161,6 +164,7 @@ def expansion_step(formula=expansion_formula(), *, sizes=SIZES) -> Step:
     return check_sizes("multiply out", build, sizes, display=shown)
 
 
+@step_function
 def vanishing_step(formula=vanishing_term(), *, sizes=SIZES) -> Step:
     """(1/N^2) 1 x_hat x_hat^T = 0, because 1 x_hat = 0 (the column of x_hat sums to 0).
 
@@ -177,6 +181,7 @@ def vanishing_step(formula=vanishing_term(), *, sizes=SIZES) -> Step:
     return check_sizes("the vanishing term", build, sizes, display=shown)
 
 
+@step_function
 def _dx_step(name, forward_pass, values, formula, sizes):
     """dJ/dx of ``forward_pass(n)`` (the truth) against ``formula`` at ``values(n, f)``."""
     def build(n):
@@ -185,6 +190,7 @@ def _dx_step(name, forward_pass, values, formula, sizes):
     return check_sizes(name, build, sizes, display=latex(DJ_DX) + " = " + latex(formula))
 
 
+@step_function
 def simplified_step(formula=simplified_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx = (sigma^2+eps)^(-1/2) [I - 1/N - x_hat x_hat^T/N] dJ/dx_hat, against the truth."""
     return _dx_step("the simplified gradient", column_pass, _values, formula, sizes)
@@ -194,6 +200,7 @@ def _partial(name):
     return sp.Symbol(rf"\frac{{\partial J}}{{\partial {name}}}")
 
 
+@step_function
 def _parameter_step(name, truth, symbol, formula, sizes):
     """A parameter gradient (``truth`` names the field of the affine pass) against ``formula``."""
     def build(n):
@@ -202,16 +209,19 @@ def _parameter_step(name, truth, symbol, formula, sizes):
     return check_sizes(name, build, sizes, display=latex(_partial(symbol)) + " = " + latex(formula))
 
 
+@step_function
 def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES) -> Step:
     """dJ/dgamma = x_hat^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
     return _parameter_step("dJ/dgamma", "dJ_dgamma", r"\gamma", formula, sizes)
 
 
+@step_function
 def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES) -> Step:
     """dJ/dbeta = 1_N^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
     return _parameter_step("dJ/dbeta", "dJ_dbeta", r"\beta", formula, sizes)
 
 
+@step_function
 def dx_gamma_step(formula=dx_gamma_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx in terms of dJ/dy, dJ/dbeta and dJ/dgamma, against the forward pass."""
     return _dx_step("dJ/dx with gamma", affine_pass, _affine_values, formula, sizes)
@@ -245,6 +255,7 @@ def _elementwise_powers(expr):
                         lambda e: sp.Matrix(e.base.doit()).applyfunc(lambda t: t ** e.exp))
 
 
+@step_function
 def batch_step(formula=batch_formula(), *, sizes=D_SIZES) -> Step:
     """dJ/dX for D = 2 columns at once, every row vector broadcast over the rows."""
     d = 2
@@ -294,6 +305,7 @@ def _method_display(name, other=r"\text{simplified}"):
             rf"\left.\frac{{\partial J}}{{\partial x}}\right|_{{{other}}}")
 
 
+@step_function
 def methods_step(sizes=range(2, 5)) -> list[Step]:
     """Each of staged, row-wise and column-wise equals the simplified formula, and the truth."""
     steps = []

@@ -13,6 +13,7 @@ import sympy as sp
 from lib.steps import SIZES
 from lib.steps.forward import batch
 from lib.steps.rowwise import N, mu, s, var
+from lib.symbolic import step_function
 from lib.symbolic import EPS, check_sizes, column, to_latex
 
 __all__ = ["NODES", "local_steps", "staged_table", "staged_backward", "staged_step", "all_steps"]
@@ -61,6 +62,7 @@ def _node_forward(node, n):
     }[node]
 
 
+@step_function
 def _local_step(node, wrt, local, sizes):
     """Check one edge's local derivative (for every N in ``sizes`` if the node is a mean)."""
     def build(n):
@@ -78,6 +80,7 @@ def _local_step(node, wrt, local, sizes):
     return step
 
 
+@step_function
 def local_steps(formula=NODES, *, sizes=SIZES):
     """Every edge of the staged graph, checked: one Step per row of the table ``formula``.
 
@@ -156,6 +159,7 @@ def staged_backward(n, nodes=NODES):
     return B, dy, (sp.Matrix(dx), dgamma, dbeta)
 
 
+@step_function
 def staged_step(formula=NODES, *, sizes=SIZES):
     """The staged backward, built from the table ``formula``, equals differentiating
     the forward pass (N = 2..5)."""
