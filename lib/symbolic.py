@@ -93,6 +93,15 @@ class Step:
         return (rf"$$ {self.latex()} \qquad \checkmark\ "
                 rf"\text{{checked by sympy{where}}} $$")
 
+    def glue(self, key) -> None:
+        """Glue the equation under ``key`` and its sizes under ``key-sizes`` (myst-nb), for the
+        book's ``{checked}`` directive to show numbered, with the code that checks it."""
+        from IPython.display import Math
+        from myst_nb import glue
+
+        glue(key, Math(self.latex()), display=False)
+        glue(f"{key}-sizes", self.sizes, display=False)
+
     def markdown(self) -> str:
         """The step as Markdown: display math, then the caption line."""
         return f"$$\n{self.latex()}\n$$\n\n{self.caption()}\n"

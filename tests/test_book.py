@@ -64,3 +64,20 @@ def test_a_warning_fails_the_build(tmp_path):
     proc = _mini_book(tmp_path, "See {ref}`a-label-that-does-not-exist`.")
     assert proc.returncode != 0
     assert "a-label-that-does-not-exist" in proc.stdout + proc.stderr
+
+
+def test_every_checked_equation_is_named_in_its_step_docstring():
+    """A {checked} equation and the docstring of the step that checks it name each other."""
+    import importlib
+    import inspect
+    import re
+
+    found = 0
+    for md in sorted((BOOK / "chapters").glob("*.md")):
+        for dotted, key in re.findall(r"```\{checked\} (lib\.steps\.[\w.]+)\n\s*:key: ([\w-]+)",
+                                      md.read_text()):
+            module, name = dotted.rsplit(".", 1)
+            doc = inspect.getdoc(getattr(importlib.import_module(module), name)) or ""
+            assert f"chapter {int(md.name[:2])}, equation {{eq}}`eq-{key}`" in doc, (dotted, key)
+            found += 1
+    assert found >= 50

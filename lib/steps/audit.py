@@ -8,6 +8,8 @@ check that accepted every mutation would be a check that cannot fail.
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 import time
 
 import sympy as sp
@@ -17,7 +19,7 @@ from lib.steps.columnwise import C, X_HAT, x
 from lib.steps.matrices import ONES_N, mul
 from lib.symbolic import StepError
 
-__all__ = ["CHAPTERS", "book_steps", "mutations", "audit"]
+__all__ = ["CHAPTERS", "book_steps", "mutations", "audit", "shown_as"]
 
 CHAPTERS = ((2, basics), (3, rowwise), (3, staged), (4, lemma), (5, columnwise),
             (6, simplify), (7, layouts), (8, gradient))
@@ -50,6 +52,11 @@ def mutations(formula):
             out.append(("one entry set to zero", formula * (1 - sp.KroneckerDelta(basics.i, 1)
                                                               * sp.KroneckerDelta(basics.k, 2))))
     return out
+
+
+def shown_as(step):
+    """The equation labels (``eq-...``) the step's docstring names as showing it."""
+    return re.findall(r"\{eq\}`(eq-[\w-]+)`", inspect.getdoc(_function(step)) or "")
 
 
 def _function(step):

@@ -131,19 +131,28 @@ def _parameter_step(name, lhs_name, params, variable, formula, sizes):
 
 @step_function
 def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES):
-    """Check dJ/dbeta against differentiating J by each beta_j."""
+    """Check dJ/dbeta against differentiating J by each beta_j.
+
+    Shown in chapter 2, equation {eq}`eq-basics-dbeta`.
+    """
     return _parameter_step("dJ/dbeta", "dbeta", lambda B: B.beta, beta_ix[j], formula, sizes)
 
 
 @step_function
 def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES):
-    """Check dJ/dgamma against differentiating J by each gamma_j."""
+    """Check dJ/dgamma against differentiating J by each gamma_j.
+
+    Shown in chapter 2, equation {eq}`eq-basics-dgamma`.
+    """
     return _parameter_step("dJ/dgamma", "dgamma", lambda B: B.gamma, gamma[j], formula, sizes)
 
 
 @step_function
 def dxhat_step(formula=dxhat_formula(), *, sizes=SIZES):
-    """Check dJ/dx_hat: J as a function of independent x_hat symbols h_ij."""
+    """Check dJ/dx_hat: J as a function of independent x_hat symbols h_ij.
+
+    Shown in chapter 2, equation {eq}`eq-basics-dxhat`.
+    """
     def build(n):
         B = batch(n, D_COLUMNS)
         H = sp.Matrix(n, D_COLUMNS, lambda a, b: sp.Symbol(f"h_{a + 1}{b + 1}", real=True))
@@ -169,7 +178,10 @@ def jacobian_truth(n):
 
 @step_function
 def jacobian_step(formula=jacobian_formula(), *, sizes=SIZES):
-    """Check the Jacobian of one column against componentwise differentiation."""
+    """Check the Jacobian of one column against componentwise differentiation.
+
+    Shown in chapter 2, equation {eq}`eq-basics-jacobian`.
+    """
     def build(n):
         B, truth = jacobian_truth(n)
         return truth, _jacobian_at(formula, n, B.x_hat_of_s(), B.roots[0])
@@ -229,6 +241,8 @@ def columns_independent_step(formula=sp.Integer(0), *, sizes=SIZES) -> Step:
 
     ``formula`` is the claimed d x_hat_i1 / d x_k2 (and d x_hat_i2 / d x_k1),
     in the indexed form of :func:`jacobian_formula`; a test claims a nonzero one.
+
+    Shown in chapter 2, equation {eq}`eq-basics-columns`.
     """
     def build(n):
         B = batch(n, D_COLUMNS)

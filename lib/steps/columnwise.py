@@ -134,7 +134,10 @@ def _centred(formula, n):
 
 @step_function
 def centring_step(formula=centring_formula(), *, sizes=SIZES) -> Step:
-    """R = x - mu 1_N = (I - 1/N) x."""
+    """R = x - mu 1_N = (I - 1/N) x.
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-centring`.
+    """
     shown = add(x, mul(-MU, ONES_N))
     return check_sizes("centring is a linear map",
                        lambda n: (column_pass(n).R, _centred(formula, n)), sizes,
@@ -143,7 +146,10 @@ def centring_step(formula=centring_formula(), *, sizes=SIZES) -> Step:
 
 @step_function
 def variance_step(formula=variance_formula(), *, sizes=SIZES) -> Step:
-    """sigma^2 = R^T R / N."""
+    """sigma^2 = R^T R / N.
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-variance`.
+    """
     def build(n):
         f = column_pass(n)
         return f.var, explicit(formula, n, {R: f.R})[0, 0]
@@ -153,7 +159,10 @@ def variance_step(formula=variance_formula(), *, sizes=SIZES) -> Step:
 
 @step_function
 def normalise_step(formula=normalise_formula(), *, sizes=SIZES) -> Step:
-    """x_hat = c(R) R with c(R) = (sigma^2 + eps)^(-1/2)."""
+    """x_hat = c(R) R with c(R) = (sigma^2 + eps)^(-1/2).
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-normalise`.
+    """
     def build(n):
         f = column_pass(n)
         return f.x_hat, explicit(formula, n, base_values(n, f.R))
@@ -163,7 +172,10 @@ def normalise_step(formula=normalise_formula(), *, sizes=SIZES) -> Step:
 
 @step_function
 def grad_c_step(formula=grad_c_formula(), *, sizes=SIZES) -> Step:
-    """dc/dR = -(1/N) (sigma^2 + eps)^(-3/2) R, differentiating c in free R."""
+    """dc/dR = -(1/N) (sigma^2 + eps)^(-3/2) R, differentiating c in free R.
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-grad-c`.
+    """
     def build(n):
         r, c = _free_R(n)
         return sp.Matrix([sp.diff(c, ri) for ri in r]), explicit(formula, n, base_values(n, r))
@@ -172,7 +184,10 @@ def grad_c_step(formula=grad_c_formula(), *, sizes=SIZES) -> Step:
 
 @step_function
 def lemma_step(formula=lemma_formula(), *, sizes=SIZES) -> Step:
-    """dJ/dR = (dc/dR R^T + c I) dJ/dx_hat, against d(g^T c(R) R)/dR."""
+    """dJ/dR = (dc/dR R^T + c I) dJ/dx_hat, against d(g^T c(R) R)/dR.
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-lemma`.
+    """
     def build(n):
         r, c = _free_R(n)
         g = column("g", n)
@@ -186,6 +201,8 @@ def columnwise_step(formula=columnwise_formula(), *, sizes=SIZES) -> Step:
     """dJ/dx = (I - 1/N)^T (dc/dR R^T + c I) dJ/dx_hat, against the forward pass.
 
     A wrong dc/dR is planted by substituting it for :data:`GRAD_C` in ``formula``.
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-columnwise`; chapter 6, equation {eq}`eq-simplify-recap`.
     """
     def build(n):
         f = column_pass(n)
@@ -214,7 +231,10 @@ def _general(expr):
 @step_function
 def general_centring_step(
         formula=sp.Sum((sp.KroneckerDelta(_i, _j) - 1 / N) * _xi[_j], (_j, 1, N))) -> Step:
-    """(I - 1/N) x, entry i, is x_i - mu for every N: sum_j ([i=j] - 1/N) x_j."""
+    """(I - 1/N) x, entry i, is x_i - mu for every N: sum_j ([i=j] - 1/N) x_j.
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-centring-any-N`.
+    """
     truth = _xi[_i] - sp.Sum(_xi[_j], (_j, 1, N)) / N
     return check_step("centring, entry i, any N", _general(truth), _general(formula),
                       sizes="every N (indexed sums)",
@@ -228,7 +248,10 @@ _SIGMA2_SUM = sp.Sum(_Ri[_j] ** 2, (_j, 1, N)) / N
 @step_function
 def general_grad_c_step(
         formula=-(1 / N) * (_SIGMA2_SUM + EPS) ** sp.Rational(-3, 2) * _Ri[_i]) -> Step:
-    """dc/dR_i = -(1/N)(sigma^2 + eps)^(-3/2) R_i for every N."""
+    """dc/dR_i = -(1/N)(sigma^2 + eps)^(-3/2) R_i for every N.
+
+    Shown in chapter 5, equation {eq}`eq-columnwise-grad-c-any-N`.
+    """
     c = (_SIGMA2_SUM + EPS) ** sp.Rational(-1, 2)
     return check_step("gradient of c, entry i, any N", _general(sp.diff(c, _Ri[_i])),
                       _general(formula), sizes="every N (indexed sums)",

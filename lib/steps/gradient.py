@@ -132,37 +132,55 @@ def _fact_step(name, lhs, formula, sizes, eps=True):
 
 @step_function
 def squared_length_step(formula=squared_length_formula(), *, sizes=SIZES) -> Step:
-    """||x_hat||^2 against N sigma^2/(sigma^2 + eps)."""
+    """||x_hat||^2 against N sigma^2/(sigma^2 + eps).
+
+    Shown in chapter 8, equation {eq}`eq-grad-length`.
+    """
     return _fact_step("the squared length of x_hat", mul(X_HAT.T, X_HAT), formula, sizes)
 
 
 @step_function
 def ones_step(formula=ones_formula(), *, sizes=SIZES) -> Step:
-    """P 1_N = 0, for any eps."""
+    """P 1_N = 0, for any eps.
+
+    Shown in chapter 8, equation {eq}`eq-grad-ones`.
+    """
     return _fact_step("P removes the mean", mul(P, ONES_N), formula, sizes)
 
 
 @step_function
 def symmetry_step(formula=p_formula(), *, sizes=SIZES) -> Step:
-    """P^T = P (so 1_N^T P = (P 1_N)^T = 0: every column of the gradient sums to zero)."""
+    """P^T = P (so 1_N^T P = (P 1_N)^T = 0: every column of the gradient sums to zero).
+
+    Shown in chapter 8, equation {eq}`eq-grad-symmetric`.
+    """
     return _fact_step("P is symmetric", P.T, formula, sizes)
 
 
 @step_function
 def eigen_step(formula=eigen_formula(), *, sizes=SIZES) -> Step:
-    """P x_hat = delta x_hat, delta = eps/(sigma^2 + eps)."""
+    """P x_hat = delta x_hat, delta = eps/(sigma^2 + eps).
+
+    Shown in chapter 8, equation {eq}`eq-grad-eigen`.
+    """
     return _fact_step("P keeps delta of the x_hat direction", mul(P, X_HAT), formula, sizes)
 
 
 @step_function
 def trace_step(formula=trace_formula(), *, sizes=SIZES) -> Step:
-    """tr P = N - 2 + delta."""
+    """tr P = N - 2 + delta.
+
+    Shown in chapter 8, equation {eq}`eq-grad-trace`.
+    """
     return _fact_step("the trace of P", sp.Trace(P), formula, sizes)
 
 
 @step_function
 def trace_sq_step(formula=trace_sq_formula(), *, sizes=SIZES) -> Step:
-    """tr(P^T P) = N - 2 + delta^2."""
+    """tr(P^T P) = N - 2 + delta^2.
+
+    Shown in chapter 8, equation {eq}`eq-grad-trace-sq`.
+    """
     return _fact_step("the trace of P^T P", sp.Trace(mul(P.T, P)), formula, sizes)
 
 
@@ -173,6 +191,8 @@ DX = sp.MatrixSymbol(r"\frac{\partial J}{\partial x}", N, 1)
 def santurkar_step(formula=santurkar_formula(), *, sizes=SIZES) -> Step:
     """(dJ/dx)^T dJ/dx for dJ/dx = (gamma/s) P g_y (its value: the backward map of
     :func:`backward_map_step` with g = gamma g_y), any eps; eps = 0 gives Santurkar et al.'s
+
+    Shown in chapter 8, equation {eq}`eq-grad-santurkar`.
     Theorem 4.1 as an equality with 1/N on both terms."""
     def build(n):
         values, close = _values(n)
@@ -204,6 +224,8 @@ def scale_step(formula=scale_formula(), *, sizes=SIZES) -> Step:
 
     The gradient is taken at a free point y, then evaluated at y = a x, where
     sqrt(var(a x)) = a sqrt(var(x)) (checked too, as the last entry).
+
+    Shown in chapter 8, equation {eq}`eq-grad-scale`.
     """
     def build(n):
         B = batch(n)
@@ -226,7 +248,10 @@ def backward_map_formula():
 
 @step_function
 def backward_map_step(formula=backward_map_formula(), *, sizes=SIZES) -> Step:
-    """dJ/dx = (1/s) P g against differentiating g^T x_hat (chapter 6's result, read as P)."""
+    """dJ/dx = (1/s) P g against differentiating g^T x_hat (chapter 6's result, read as P).
+
+    Shown in chapter 8, equation {eq}`eq-grad-P`.
+    """
     def build(n):
         f = column_pass(n)
         values, _ = _values(n)
@@ -249,6 +274,8 @@ def sgd_norm_formula():
 @step_function
 def sgd_norm_step(formula=sgd_norm_formula(), *, sizes=SIZES) -> Step:
     """An SGD step on a scale-invariant weight cannot shrink it: for any v, nabla = the part
+
+    Shown in chapter 8, equation {eq}`eq-grad-sgd`.
     of v orthogonal to w, and ||w - eta nabla||^2 is compared with ``formula``."""
     step = add(W, mul(-ETA, NABLA))
     lhs = mul(sp.Transpose(step), step)

@@ -145,6 +145,8 @@ def layout_step(formula=general_formula(), *, layout, shape, G=None, name=None):
     of the forward pass) and the formula instantiated at the layout's M on
     every group; its ``seconds`` include building and differentiating the
     forward pass.
+
+    Shown in chapter 7, equation {eq}`eq-layouts-step`; chapter 7, equation {eq}`eq-layouts-spatial`; chapter 8, equation {eq}`eq-grad-example`.
     """
     start = time.perf_counter()
     work, axes, param_axes = layout_axes(layout, shape, G)
@@ -171,6 +173,8 @@ def zero_sum_step(formula=general_formula(), *, sizes=SIZES):
 
     Uses sum_j x_hat_j = 0 (a centred group), stated by writing x_hat_M as
     minus the sum of the others.
+
+    Shown in chapter 7, equation {eq}`eq-layouts-zero-sums`.
     """
 
     def build(M_value):
@@ -191,6 +195,8 @@ def zero_sum_general_step(formula=general_formula()):
     ``expand_sums`` splits the outer sum over k; the hypothesis of a
     centred group, :math:`\\sum_k \\hat x_k = 0`, is then substituted; the
     rest must cancel once both sums are written with the same index.
+
+    Shown in chapter 7, equation {eq}`eq-layouts-zero-general`.
     """
     lhs = sp.Sum(formula, (k, 1, M))
     expr = expand_sums(lhs).subs(sp.Sum(x_hat[k], (k, 1, M)), 0)

@@ -108,7 +108,10 @@ def scalar_lemma_formula():
 
 @step_function
 def component_step(formula=component_formula(), *, sizes=SIZES):
-    """The Jacobian of u = c(v) v, entry (k, i), for n = 2..5."""
+    """The Jacobian of u = c(v) v, entry (k, i), for n = 2..5.
+
+    Shown in chapter 4, equation {eq}`eq-lemma-components`.
+    """
 
     def build(n):
         S = Setting(n)
@@ -123,7 +126,10 @@ def component_step(formula=component_formula(), *, sizes=SIZES):
 
 @step_function
 def chain_step(formula=chain_formula(), *, sizes=SIZES):
-    """The chain rule summed over k: df/dv_i, for n = 2..5."""
+    """The chain rule summed over k: df/dv_i, for n = 2..5.
+
+    Shown in chapter 4, equation {eq}`eq-lemma-chain`.
+    """
 
     def build(n):
         S = Setting(n)
@@ -137,7 +143,10 @@ def chain_step(formula=chain_formula(), *, sizes=SIZES):
 
 @step_function
 def lemma_step(formula=lemma_formula(), *, sizes=SIZES):
-    """The lemma in matrix form, for n = 2..5."""
+    """The lemma in matrix form, for n = 2..5.
+
+    Shown in chapter 4, equation {eq}`eq-lemma-lemma`.
+    """
     def build(n):
         S = Setting(n)
         values = {V: S.v, DC: S.grad_c, DF: S.df_du, c_sym: S.c}
@@ -148,7 +157,10 @@ def lemma_step(formula=lemma_formula(), *, sizes=SIZES):
 
 @step_function
 def product_rule_step(formula=product_rule_formula()):
-    """n = 1: the ordinary product rule (c(v) v)' = c'(v) v + c(v)."""
+    """n = 1: the ordinary product rule (c(v) v)' = c'(v) v + c(v).
+
+    Shown in chapter 4, equation {eq}`eq-lemma-product`.
+    """
     S = Setting(1)
     return check_step("the product rule (n = 1)", (S.c * S.v[0]).diff(S.v[0]), formula,
                       sizes="n = 1",
@@ -157,7 +169,10 @@ def product_rule_step(formula=product_rule_formula()):
 
 @step_function
 def scalar_lemma_step(formula=scalar_lemma_formula()):
-    """n = 1: the lemma is the product rule times f'(u)."""
+    """n = 1: the lemma is the product rule times f'(u).
+
+    Shown in chapter 4, equation {eq}`eq-lemma-scalar`.
+    """
     return check_step("the lemma at n = 1", Setting(1).df_dv()[0], formula, sizes="n = 1",
                       display=rf"\frac{{d f}}{{d v}} = {sp.latex(formula)}")
 

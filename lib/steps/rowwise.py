@@ -117,7 +117,10 @@ def var_of_mu():
 
 @step_function
 def x_hat_step(formula=x_hat_formula(), *, sizes=SIZES):
-    """x_hat_i = (x_i - mu)(sigma^2+eps)^(-1/2) is the forward pass's x_hat (N = 2..5)."""
+    """x_hat_i = (x_i - mu)(sigma^2+eps)^(-1/2) is the forward pass's x_hat (N = 2..5).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-x-hat`.
+    """
 
     def build(n):
         B = batch(n)
@@ -131,7 +134,10 @@ def x_hat_step(formula=x_hat_formula(), *, sizes=SIZES):
 
 @step_function
 def dvar_step(formula=dvar_formula()):
-    """The path through sigma^2: d/dsigma^2 of J, general N."""
+    """The path through sigma^2: d/dsigma^2 of J, general N.
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-dvar`.
+    """
     truth = J_of_paths().diff(var)
     step = check_step("dJ/dsigma^2 (general N)", truth, formula, sizes="every N",
                       display=_display(NAMES["dvar"], formula))
@@ -140,7 +146,10 @@ def dvar_step(formula=dvar_formula()):
 
 @step_function
 def dmu_step(formula=dmu_formula()):
-    """The path through mu: directly, and through sigma^2 (general N)."""
+    """The path through mu: directly, and through sigma^2 (general N).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-dmu`.
+    """
     truth = J_of_paths().diff(mu) + dvar * var_of_mu().diff(mu)
     cand = formula.subs(s, sp.sqrt(var + EPS))
     return check_step("dJ/dmu (general N)", truth, cand, sizes="every N",
@@ -154,7 +163,10 @@ def centred_sum_formula():
 
 @step_function
 def centred_sum_step(formula=centred_sum_formula()):
-    """The second term of dJ/dmu vanishes: sum_j (x_j - mu) = 0 (general N)."""
+    """The second term of dJ/dmu vanishes: sum_j (x_j - mu) = 0 (general N).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-centred`.
+    """
     mean = sp.Sum(x[j], (j, 1, N)) / N
     return check_step("the centred column sums to zero (general N)", formula.subs(mu, mean),
                       sp.Integer(0), sizes="every N", display=_display(latex(formula), 0))
@@ -162,7 +174,10 @@ def centred_sum_step(formula=centred_sum_formula()):
 
 @step_function
 def dmu_short_step(formula=dmu_short_formula()):
-    """So dJ/dmu = -(1/s) sum_j dJ/dx_hat_j (general N)."""
+    """So dJ/dmu = -(1/s) sum_j dJ/dx_hat_j (general N).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-dmu-short`.
+    """
     mean = sp.Sum(x[j], (j, 1, N)) / N
     full = dmu_formula().subs(mu, mean)
     return check_step("dJ/dmu without its zero term (general N)", full, formula,
@@ -205,7 +220,10 @@ def var_path_formula():
 
 @step_function
 def direct_path_step(formula=direct_path_formula(), *, sizes=SIZES):
-    """d x_hat_i / d x_i with mu and sigma^2 held = 1/s, for every i (N = 2..5)."""
+    """d x_hat_i / d x_i with mu and sigma^2 held = 1/s, for every i (N = 2..5).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-direct`.
+    """
     return _path_step("direct path: d x_hat_i / d x_i", r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
                       lambda X, n: [(X[a] - _m) * (_v + EPS) ** -HALF for a in range(n)],
                       formula, sizes)
@@ -213,14 +231,20 @@ def direct_path_step(formula=direct_path_formula(), *, sizes=SIZES):
 
 @step_function
 def mean_path_step(formula=mean_path_formula(), *, sizes=SIZES):
-    """d mu / d x_i = 1/N, for every i (N = 2..5)."""
+    """d mu / d x_i = 1/N, for every i (N = 2..5).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-via-mu`.
+    """
     return _path_step("path through mu: d mu / d x_i", r"\frac{\partial \mu}{\partial x_{i}}",
                       lambda X, n: [sum(X) / n] * n, formula, sizes)
 
 
 @step_function
 def var_path_step(formula=var_path_formula(), *, sizes=SIZES):
-    """d sigma^2 / d x_i with mu held = 2 (x_i - mu)/N, for every i (N = 2..5)."""
+    """d sigma^2 / d x_i with mu held = 2 (x_i - mu)/N, for every i (N = 2..5).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-via-var`.
+    """
     return _path_step("path through sigma^2: d sigma^2 / d x_i",
                       r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
                       lambda X, n: [sum((xj - _m) ** 2 for xj in X) / n] * n, formula, sizes)
@@ -258,6 +282,8 @@ def dx_step(formula=dx_formula(), *, sizes=SIZES):
 
     A wrong dJ/dsigma^2 or dJ/dmu is planted by substituting it into ``formula``
     (e.g. ``dx_formula().subs(dvar, wrong)``).
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-dx`.
     """
     def build(n):
         _, g, truth = dx_truth(n)
@@ -269,6 +295,8 @@ def dx_step(formula=dx_formula(), *, sizes=SIZES):
 @step_function
 def chain_rule_step(formula=chain_rule_formula(), *, sizes=SIZES):
     """The chain rule over the three paths, with the checked local derivatives put in,
+
+    Shown in chapter 3, equation {eq}`eq-rowwise-chain`.
     equals differentiating the forward pass (N = 2..5)."""
     local = {DXHAT_DX: direct_path_formula(), DMU_DX: mean_path_formula(),
              DVAR_DX: var_path_formula()}

@@ -142,6 +142,8 @@ def substituted_step(formula=substituted_formula(), *, sizes=SIZES) -> Step:
 
     Pure algebra, true for every vector R: checked with R a column of free
     symbols r_1..r_n, sigma^2 = R^T R / n and x_hat = c R.
+
+    Shown in chapter 6, equation {eq}`eq-simplify-substituted`.
     """
     def build(n):
         r = column("r", n)
@@ -156,7 +158,10 @@ def substituted_step(formula=substituted_formula(), *, sizes=SIZES) -> Step:
 
 @step_function
 def expansion_step(formula=expansion_formula(), *, sizes=SIZES) -> Step:
-    """Multiply out the product; proved for an arbitrary vector in place of x_hat."""
+    """Multiply out the product; proved for an arbitrary vector in place of x_hat.
+
+    Shown in chapter 6, equation {eq}`eq-simplify-expansion`.
+    """
     def build(n):
         values = {I: sp.eye(n), ONES: sp.ones(n, n), X_HAT: column("v", n)}
         return explicit(product_formula(), n, values), explicit(formula, n, values)
@@ -169,6 +174,8 @@ def vanishing_step(formula=vanishing_term(), *, sizes=SIZES) -> Step:
     """(1/N^2) 1 x_hat x_hat^T = 0, because 1 x_hat = 0 (the column of x_hat sums to 0).
 
     A test plants an uncentred vector, e.g. ``c x`` in place of ``x_hat``.
+
+    Shown in chapter 6, equation {eq}`eq-simplify-vanishing`.
     """
     def build(n):
         f = column_pass(n)
@@ -192,7 +199,10 @@ def _dx_step(name, forward_pass, values, formula, sizes):
 
 @step_function
 def simplified_step(formula=simplified_formula(), *, sizes=SIZES) -> Step:
-    """dJ/dx = (sigma^2+eps)^(-1/2) [I - 1/N - x_hat x_hat^T/N] dJ/dx_hat, against the truth."""
+    """dJ/dx = (sigma^2+eps)^(-1/2) [I - 1/N - x_hat x_hat^T/N] dJ/dx_hat, against the truth.
+
+    Shown in chapter 6, equation {eq}`eq-simplify-simplified`.
+    """
     return _dx_step("the simplified gradient", column_pass, _values, formula, sizes)
 
 
@@ -211,19 +221,28 @@ def _parameter_step(name, truth, symbol, formula, sizes):
 
 @step_function
 def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES) -> Step:
-    """dJ/dgamma = x_hat^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
+    """dJ/dgamma = x_hat^T dJ/dy, against J = dy^T (gamma x_hat + beta).
+
+    Shown in chapter 6, equation {eq}`eq-simplify-dgamma`.
+    """
     return _parameter_step("dJ/dgamma", "dJ_dgamma", r"\gamma", formula, sizes)
 
 
 @step_function
 def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES) -> Step:
-    """dJ/dbeta = 1_N^T dJ/dy, against J = dy^T (gamma x_hat + beta)."""
+    """dJ/dbeta = 1_N^T dJ/dy, against J = dy^T (gamma x_hat + beta).
+
+    Shown in chapter 6, equation {eq}`eq-simplify-dbeta`.
+    """
     return _parameter_step("dJ/dbeta", "dJ_dbeta", r"\beta", formula, sizes)
 
 
 @step_function
 def dx_gamma_step(formula=dx_gamma_formula(), *, sizes=SIZES) -> Step:
-    """dJ/dx in terms of dJ/dy, dJ/dbeta and dJ/dgamma, against the forward pass."""
+    """dJ/dx in terms of dJ/dy, dJ/dbeta and dJ/dgamma, against the forward pass.
+
+    Shown in chapter 6, equation {eq}`eq-simplify-dx-gamma`.
+    """
     return _dx_step("dJ/dx with gamma", affine_pass, _affine_values, formula, sizes)
 
 
@@ -257,7 +276,10 @@ def _elementwise_powers(expr):
 
 @step_function
 def batch_step(formula=batch_formula(), *, sizes=D_SIZES) -> Step:
-    """dJ/dX for D = 2 columns at once, every row vector broadcast over the rows."""
+    """dJ/dX for D = 2 columns at once, every row vector broadcast over the rows.
+
+    Shown in chapter 6, equation {eq}`eq-simplify-batch`.
+    """
     d = 2
 
     def build(n):
@@ -307,7 +329,10 @@ def _method_display(name, other=r"\text{simplified}"):
 
 @step_function
 def methods_step(sizes=range(2, 5)) -> list[Step]:
-    """Each of staged, row-wise and column-wise equals the simplified formula, and the truth."""
+    """Each of staged, row-wise and column-wise equals the simplified formula, and the truth.
+
+    Shown in chapter 6, equation {eq}`eq-simplify-method-staged`; chapter 6, equation {eq}`eq-simplify-method-rowwise`; chapter 6, equation {eq}`eq-simplify-method-columnwise`; chapter 6, equation {eq}`eq-simplify-method-simplified`.
+    """
     steps = []
     for name in ("staged", "rowwise", "columnwise"):
         def build(n, name=name):
