@@ -81,3 +81,10 @@ def test_every_checked_equation_is_named_in_its_step_docstring():
             assert f"chapter {int(md.name[:2])}, equation {{eq}}`eq-{key}`" in doc, (dotted, key)
             found += 1
     assert found >= 50
+
+
+def test_a_clean_build_prints_no_warning_lines(built_book):
+    """The strict build's output carries no warning at all, the kernels' included."""
+    assert built_book.returncode == 0, built_book.log[-3000:]
+    assert "Kernel is running over TCP" not in built_book.log
+    assert not [line for line in built_book.log.splitlines() if "WARNING" in line]

@@ -1,0 +1,25 @@
+"""Kernels of a site build run without the transport warning on every start.
+
+ipykernel 7 logs "Kernel is running over TCP without encryption" each time a
+kernel starts with the default transport, which is every chapter of every
+build: the kernels listen on 127.0.0.1 for this build process alone. This
+extension gives the build's kernels an IPython directory inside ``_build``
+whose kernel configuration raises the kernel application's log level to
+ERROR, so that ``make book`` prints no warning lines; warnings and errors of
+the chapters' own code are untouched (they are cell outputs, not kernel logs).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG = 'c.IPKernelApp.log_level = "ERROR"   # written by book/_ext/quiet_kernels.py\n'
+
+
+def setup(app):
+    ipython = Path(app.outdir).parent / ".ipython"
+    profile = ipython / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text(CONFIG)
+    os.environ["IPYTHONDIR"] = str(ipython)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
