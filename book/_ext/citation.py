@@ -1,0 +1,40 @@
+"""Substitutions made from the repository's own files, so that nothing is typed twice.
+
+* ``{{ how_to_cite }}``: the citation of the book, written from ``CITATION.cff``;
+* ``{{ repository }}``, the one repository address of ``_config.yml`` (``repository.url``).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import yaml
+
+
+def _citation_file(app) -> Path:
+    here = Path(app.srcdir).parent / "CITATION.cff"
+    if here.is_file():
+        return here
+    spec = importlib.util.find_spec("lib")   # a copy of book/ elsewhere: the checkout of lib
+    return Path(next(iter(spec.submodule_search_locations))).parent / "CITATION.cff"
+
+
+def how_to_cite(cff: dict) -> str:
+    """One line: authors (year). *Title* (version). URL."""
+    authors = ", ".join(a.get("name") or f"{a.get('family-names', '')}, {a.get('given-names', '')}"
+                        for a in cff.get("authors", []))
+    year = str(cff.get("date-released", ""))[:4]
+    return (f"{authors} ({year}). *{cff['title']}* (version {cff.get('version', '')}). "
+            f"<{cff.get('repository-code', '')}>")
+
+
+def substitutions(app, config):
+    cff = yaml.safe_load(_citation_file(app).read_text())
+    repo = (config.html_theme_options or {}).get("repository_url", "")
+    subs = {"how_to_cite": how_to_cite(cff), "repository": repo}
+    config.myst_substitutions = {**(config.myst_substitutions or {}), **subs}
+
+
+def setup(app):
+    app.connect("config-inited", substitutions)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
