@@ -32,6 +32,13 @@ class _BookPrinter(LatexPrinter):
             return super()._print_Indexed(expr)
         return template.replace("@", "".join(self._print(k) for k in expr.indices))
 
+    def _print_Derivative(self, expr):
+        # d(quantity)/d(variable), printed from the very objects the check differentiates
+        if len(expr.variable_count) == 1 and expr.variable_count[0][1] == 1:
+            var = expr.variable_count[0][0]
+            return rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {self._print(var)}}}"
+        return super()._print_Derivative(expr)
+
     def _print_Symbol(self, expr, style="plain"):
         template = self._names.get(expr.name)
         return template if template is not None else super()._print_Symbol(expr, style)

@@ -147,3 +147,12 @@ def test_general_N_dxhat_rejects_a_missing_gamma():
     truth = B.branch_in_batch(B.J_general().diff(B.x_hat[B.k, B.j]).doit(), B.k)
     with pytest.raises(StepError, match="every N"):
         B.general_check("mutant", truth, B.dy[B.k, B.j], B.dbeta_step(sizes=[2]))
+
+
+def test_the_printed_left_side_is_the_variable_the_check_differentiates_by():
+    shown = B.dbeta_step(sizes=[2]).latex()
+    assert shown.startswith(r"\frac{\partial J}{\partial \beta_{j}} = ")
+    # the same variable labels the display and drives the every-N check: a label that does
+    # not match the formula fails
+    with pytest.raises(StepError):
+        B._parameter_step("mislabelled", lambda b: b.beta, B.gamma[B.j], B.dbeta_formula(), [2])

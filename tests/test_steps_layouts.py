@@ -77,7 +77,7 @@ def test_zero_sum_fails_without_the_mean_term():
 
 def test_display_is_rendered_from_the_checked_formula():
     step = L.layout_step(layout="layer norm", shape=(1, 2))
-    assert step.latex() == r"\frac{\partial J}{\partial x_k} = " + sp.latex(L.general_formula())
+    assert step.latex() == r"\frac{\partial J}{\partial x_{k}} = " + sp.latex(L.general_formula())
     shared = L.layout_step(L.shared_gamma_formula(), layout="batch norm", shape=(2, 1))
     assert sp.latex(L.shared_gamma_formula()) in shared.latex()
 

@@ -32,8 +32,13 @@ gamma = sp.IndexedBase("gamma")
 s_sym = sp.Symbol("s", positive=True)
 """``s = sqrt(sigma^2 + eps)`` as a symbol, for general formulas."""
 
+J_SYM = sp.Symbol("J")
+"""The loss, as the symbol the printed derivatives are taken of."""
+
 NAMES = {
     "xhat": r"\hat{x}_{@}",
+    "beta": r"\beta_{@}",
+    "x": r"x_{@}",
     "dy": r"\frac{\partial J}{\partial y_{@}}",
     "gamma": r"\gamma_{@}",
     "dbeta": r"\frac{\partial J}{\partial \beta_{@}}",
@@ -70,9 +75,10 @@ def jacobian_formula():
     return (sp.KroneckerDelta(i, k) - 1 / N - x_hat[i] * x_hat[k] / N) / s_sym
 
 
-def _display(lhs_name, indices, formula):
-    lhs = sp.IndexedBase(lhs_name)[indices]
-    return f"{to_latex(lhs, NAMES)} = {to_latex(formula, NAMES)}"
+def _display(variable, formula):
+    """``dJ/d(variable) = formula``: the left side printed from the variable the check
+    differentiates by."""
+    return f"{to_latex(sp.Derivative(J_SYM, variable), NAMES)} = {to_latex(formula, NAMES)}"
 
 
 # --------------------------------------------------------------------------
@@ -116,7 +122,7 @@ def _arrays(B):
 
 
 @step_function
-def _parameter_step(name, lhs_name, params, variable, formula, sizes):
+def _parameter_step(name, params, variable, formula, sizes):
     """A parameter gradient (``params(B)`` the D symbols) against ``formula``: at N = 2..5
     by differentiating J, and for every N (:func:`general_check`) in ``variable``."""
     def build(n):
@@ -125,7 +131,7 @@ def _parameter_step(name, lhs_name, params, variable, formula, sizes):
         cand = instantiate(formula, arrays=_arrays(B), size=(N, n), index=j, rows=D_COLUMNS)
         return truth, cand
     step = check_sizes(name, build, sizes, extra=f", D = {D_COLUMNS}",
-                       display=_display(lhs_name, j, formula))
+                       display=_display(variable, formula))
     return general_check(name, J_general().diff(variable), formula, step)
 
 
@@ -135,7 +141,7 @@ def dbeta_step(formula=dbeta_formula(), *, sizes=SIZES):
 
     Shown in chapter 2, equation {eq}`eq-basics-dbeta`.
     """
-    return _parameter_step("dJ/dbeta", "dbeta", lambda B: B.beta, beta_ix[j], formula, sizes)
+    return _parameter_step("dJ/dbeta", lambda B: B.beta, beta_ix[j], formula, sizes)
 
 
 @step_function
@@ -144,7 +150,7 @@ def dgamma_step(formula=dgamma_formula(), *, sizes=SIZES):
 
     Shown in chapter 2, equation {eq}`eq-basics-dgamma`.
     """
-    return _parameter_step("dJ/dgamma", "dgamma", lambda B: B.gamma, gamma[j], formula, sizes)
+    return _parameter_step("dJ/dgamma", lambda B: B.gamma, gamma[j], formula, sizes)
 
 
 @step_function
@@ -164,7 +170,7 @@ def dxhat_step(formula=dxhat_formula(), *, sizes=SIZES):
             formula.subs({i: a + 1, j: b + 1}), arrays=arrays, size=(N, n)))
         return truth, cand
     step = check_sizes("dJ/dx_hat", build, sizes, extra=f", D = {D_COLUMNS}",
-                       display=_display("dxhat", (i, j), formula))
+                       display=_display(x_hat[i, j], formula))
     truth = branch_in_batch(J_general().diff(x_hat[k, j]).doit(), k)
     return general_check("dJ/dx_hat", truth, formula.subs(i, k), step)
 
@@ -186,7 +192,7 @@ def jacobian_step(formula=jacobian_formula(), *, sizes=SIZES):
         B, truth = jacobian_truth(n)
         return truth, _jacobian_at(formula, n, B.x_hat_of_s(), B.roots[0])
     return check_sizes("Jacobian of one column", build, sizes,
-                       display=rf"\frac{{\partial \hat{{x}}_{{i}}}}{{\partial x_{{k}}}} = "
+                       display=to_latex(sp.Derivative(x_hat[i], x[k]), NAMES) + " = "
                                f"{to_latex(formula, NAMES)}")
 
 
@@ -225,7 +231,7 @@ def dense_jacobian_step(formula=jacobian_formula(), *, sizes=SIZES) -> Step:
                 count += 1
     return Step("the Jacobian is dense", count, count, sizes=sizes_text("N", sizes),
                 seconds=time.perf_counter() - start,
-                display=r"\frac{\partial \hat{x}_{i}}{\partial x_{k}} \neq 0"
+                display=to_latex(sp.Derivative(x_hat[i], x[k]), NAMES) + r" \neq 0"
                         r" \text{ for every } i, k")
 
 
@@ -252,9 +258,9 @@ def columns_independent_step(formula=sp.Integer(0), *, sizes=SIZES) -> Step:
             _jacobian_at(formula, n, xh[:, 0], B.roots[0]))
         return truth, claim
     return check_sizes("columns are independent", build, sizes, extra=f", D = {D_COLUMNS}",
-                       display=r"\frac{\partial \hat{x}_{i1}}{\partial x_{k2}} = "
-                               r"\frac{\partial \hat{x}_{i2}}{\partial x_{k1}} = "
-                               + to_latex(formula, NAMES))
+                       display=" = ".join(to_latex(e, NAMES) for e in (
+                           sp.Derivative(x_hat[i, 1], x[k, 2]), sp.Derivative(x_hat[i, 2], x[k, 1]),
+                           formula)))
 
 
 def all_steps():

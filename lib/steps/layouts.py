@@ -24,7 +24,7 @@ from lib.norms import layout_axes
 from lib.steps import SIZES
 from lib.steps.forward import moments
 from lib.symbolic import step_function
-from lib.symbolic import EPS, check_sizes, check_step, expand_sums, write_root
+from lib.symbolic import EPS, check_sizes, check_step, expand_sums, to_latex, write_root
 
 __all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
            "general_formula", "shared_gamma_formula", "LAYOUTS", "layout_axes",
@@ -52,9 +52,11 @@ def shared_gamma_formula():
 
 
 def display(formula=None):
-    """The LaTeX a page shows: the formula object itself, with its left side."""
+    """The LaTeX a page shows: the formula object itself, with its left side printed from
+    the derivative the check takes (of J, by entry k of a group)."""
     formula = general_formula() if formula is None else formula
-    return r"\frac{\partial J}{\partial x_k} = " + sp.latex(formula)
+    lhs = sp.Derivative(sp.Symbol("J"), sp.IndexedBase("x")[k])
+    return to_latex(lhs, {"x": "x_{@}"}) + " = " + sp.latex(formula)
 
 
 # --------------------------------------------------------------------------

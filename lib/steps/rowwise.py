@@ -31,7 +31,13 @@ s = sp.Symbol("s", positive=True)
 dvar = sp.Symbol("dvar", real=True)
 dmu = sp.Symbol("dmu", real=True)
 
+J_SYM = sp.Symbol("J")
+"""The loss, as the symbol the printed derivatives are taken of."""
+XHAT = sp.IndexedBase("xhat")
+
 NAMES = {
+    "x": r"x_{@}",
+    "xhat": r"\hat{x}_{@}",
     "dxhat": r"\frac{\partial J}{\partial \hat{x}_{@}}",
     "var": r"\sigma^{2}",
     "dvar": r"\frac{\partial J}{\partial \sigma^{2}}",
@@ -140,7 +146,7 @@ def dvar_step(formula=dvar_formula()):
     """
     truth = J_of_paths().diff(var)
     step = check_step("dJ/dsigma^2 (general N)", truth, formula, sizes="every N",
-                      display=_display(NAMES["dvar"], formula))
+                      display=_display(latex(sp.Derivative(J_SYM, var)), formula))
     return step
 
 
@@ -153,7 +159,7 @@ def dmu_step(formula=dmu_formula()):
     truth = J_of_paths().diff(mu) + dvar * var_of_mu().diff(mu)
     cand = formula.subs(s, sp.sqrt(var + EPS))
     return check_step("dJ/dmu (general N)", truth, cand, sizes="every N",
-                      display=_display(NAMES["dmu"], formula))
+                      display=_display(latex(sp.Derivative(J_SYM, mu)), formula))
 
 
 def centred_sum_formula():
@@ -181,7 +187,7 @@ def dmu_short_step(formula=dmu_short_formula()):
     mean = sp.Sum(x[j], (j, 1, N)) / N
     full = dmu_formula().subs(mu, mean)
     return check_step("dJ/dmu without its zero term (general N)", full, formula,
-                      sizes="every N", display=_display(NAMES["dmu"], formula))
+                      sizes="every N", display=_display(latex(sp.Derivative(J_SYM, mu)), formula))
 
 
 # --------------------------------------------------------------------------
@@ -224,7 +230,7 @@ def direct_path_step(formula=direct_path_formula(), *, sizes=SIZES):
 
     Shown in chapter 3, equation {eq}`eq-rowwise-direct`.
     """
-    return _path_step("direct path: d x_hat_i / d x_i", r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
+    return _path_step("direct path: d x_hat_i / d x_i", latex(sp.Derivative(XHAT[i], x[i])),
                       lambda X, n: [(X[a] - _m) * (_v + EPS) ** -HALF for a in range(n)],
                       formula, sizes)
 
@@ -235,7 +241,7 @@ def mean_path_step(formula=mean_path_formula(), *, sizes=SIZES):
 
     Shown in chapter 3, equation {eq}`eq-rowwise-via-mu`.
     """
-    return _path_step("path through mu: d mu / d x_i", r"\frac{\partial \mu}{\partial x_{i}}",
+    return _path_step("path through mu: d mu / d x_i", latex(sp.Derivative(mu, x[i])),
                       lambda X, n: [sum(X) / n] * n, formula, sizes)
 
 
@@ -246,7 +252,7 @@ def var_path_step(formula=var_path_formula(), *, sizes=SIZES):
     Shown in chapter 3, equation {eq}`eq-rowwise-via-var`.
     """
     return _path_step("path through sigma^2: d sigma^2 / d x_i",
-                      r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
+                      latex(sp.Derivative(var, x[i])),
                       lambda X, n: [sum((xj - _m) ** 2 for xj in X) / n] * n, formula, sizes)
 
 
@@ -289,7 +295,7 @@ def dx_step(formula=dx_formula(), *, sizes=SIZES):
         _, g, truth = dx_truth(n)
         return truth, dx_candidate(formula, n, g)
     return check_sizes("dJ/dx_i from three paths", build, sizes,
-                       display=_display(NAMES["dx"].replace("@", "i"), formula))
+                       display=_display(latex(sp.Derivative(J_SYM, x[i])), formula))
 
 
 @step_function
@@ -305,7 +311,7 @@ def chain_rule_step(formula=chain_rule_formula(), *, sizes=SIZES):
         _, g, truth = dx_truth(n)
         return truth, dx_candidate(formula.xreplace(local), n, g)
     return check_sizes("the chain rule over three paths", build, sizes,
-                       display=NAMES["dx"].replace("@", "i") + " = "
+                       display=latex(sp.Derivative(J_SYM, x[i])) + " = "
                        + to_latex(formula, NAMES, order="none"))
 
 
