@@ -32,7 +32,8 @@ def warm_copy(built_book, tmp_path_factory):
     repo = tmp_path_factory.mktemp("warm") / "repo"
     shutil.copytree(built_book.source, repo / "book")          # with _build and its caches
     shutil.copytree(ROOT / "lib", repo / "lib", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "requirements.txt", repo / "requirements.txt")
+    for name in ("requirements.txt", "CITATION.cff"):             # what the build reads besides book/
+        shutil.copy(ROOT / name, repo / name)
     return repo
 
 

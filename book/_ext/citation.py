@@ -12,11 +12,14 @@ import yaml
 
 
 def _citation_file(app) -> Path:
-    here = Path(app.srcdir).parent / "CITATION.cff"
-    if here.is_file():
-        return here
-    spec = importlib.util.find_spec("lib")   # a copy of book/ elsewhere: the checkout of lib
-    return Path(next(iter(spec.submodule_search_locations))).parent / "CITATION.cff"
+    """``CITATION.cff`` beside book/, or beside the lib the build imports (a copy of book/)."""
+    spec = importlib.util.find_spec("lib")
+    candidates = [Path(app.srcdir).parent / "CITATION.cff",
+                  Path(next(iter(spec.submodule_search_locations))).parent / "CITATION.cff"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"citation: no CITATION.cff in {' or '.join(map(str, candidates))}")
 
 
 def how_to_cite(cff: dict) -> str:
