@@ -65,6 +65,9 @@ GOALS = {
     "clean_build_s": 300.0,
     "rebuild_s": 30.0,
     "chapter_s": 20.0,
+    # pages that train networks or re-run every check of the book have their own limit
+    # (issue 14: chapter 9 in at most 60 s; the verification page runs the book's checks twice)
+    "chapter_s_pages": {"chapters/09_training.md": 60.0, "verification.md": 60.0},
     "symbolic_total_s": 60.0,
 }
 
@@ -453,9 +456,10 @@ def evaluate_goals(results):
                           bk.get("rebuild_cpu_s")))
     ch = results.get("chapters")
     if ch and ch.get("rows"):
-        worst = max(ch["rows"], key=lambda r: r["seconds"])
-        goals.append(goal(f"slowest chapter ({worst['page']})", worst["seconds"], GOALS["chapter_s"],
-                          worst["seconds"] <= GOALS["chapter_s"]
+        limit = lambda r: GOALS["chapter_s_pages"].get(r["page"], GOALS["chapter_s"])  # noqa: E731
+        worst = max(ch["rows"], key=lambda r: r["seconds"] / limit(r))
+        goals.append(goal(f"slowest chapter ({worst['page']}, against its own limit)", worst["seconds"],
+                          limit(worst), worst["seconds"] <= limit(worst)
                           and all(r["error"] is None for r in ch["rows"]), "s",
                           worst.get("kernel_cpu_s")))
         for r in ch["rows"]:

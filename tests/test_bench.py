@@ -125,3 +125,16 @@ def test_quick_run_of_every_section_writes_every_key(tmp_path):
     widgets = results["widgets"]
     assert widgets.get("skipped") or all(r["seconds"] > 0 for r in widgets["rows"])
     assert "Chapters (executed like Binder" in table
+
+
+def test_a_page_with_its_own_limit_is_judged_against_it():
+    bench = load_runner()
+    rows = [{"page": "chapters/09_training.md", "seconds": 30.0, "error": None},
+            {"page": "chapters/02_basics.md", "seconds": 5.0, "error": None}]
+    goals = {g["goal"]: g for g in bench.evaluate_goals({"chapters": {"rows": rows}})}
+    (slowest,) = [g for name, g in goals.items() if name.startswith("slowest chapter")]
+    assert slowest["met"] is True                       # 30 s against chapter 9's 60 s
+    rows[1]["seconds"] = 25.0                           # 25 s against the default 20 s
+    goals = [g for g in bench.evaluate_goals({"chapters": {"rows": rows}})
+             if g["goal"].startswith("slowest chapter")]
+    assert goals[0]["met"] is False and "02_basics" in goals[0]["goal"]
