@@ -225,9 +225,12 @@ def cross_entropy(logits, labels):
     return loss, p / n
 
 
-def loss_and_grads(net, x, labels, *, step=None):
-    """Mean cross-entropy of ``net`` on ``(x, labels)``; fills every layer's ``grads``."""
-    loss, d = cross_entropy(forward(net, x, step=step), labels)
+def loss_and_grads(net, x, labels, *, step=None, noisy=True):
+    """Mean cross-entropy of ``net`` on ``(x, labels)``; fills every layer's ``grads``.
+
+    ``noisy=False`` leaves out the noise of noisy batch-norm layers (a deterministic network).
+    """
+    loss, d = cross_entropy(forward(net, x, step=step, noisy=noisy), labels)
     for layer in reversed(net):
         d = layer.backward(d)
     return loss
@@ -262,21 +265,13 @@ def gradient_check(net, x, labels, h=1e-5):
             return cross_entropy(forward(net, x, noisy=False), labels)[0]
         finally:
             value[...] = saved
-    cross_entropy_grads(net, x, labels)
+    loss_and_grads(net, x, labels, noisy=False)
     pairs = {f"layer {k} ({layer!r}).{name}":
              (layer.grads[name], numerical_gradient(lambda v: loss_at(value, v), value, h))
              for k, layer in enumerate(net) for name, value in layer.params.items()}
     scale = (max(np.abs(a).max() for a, _ in pairs.values())
              + max(np.abs(n).max() for _, n in pairs.values()))
     return {key: float(np.abs(a - n).max() / scale) for key, (a, n) in pairs.items()}
-
-
-def cross_entropy_grads(net, x, labels):
-    """:func:`loss_and_grads` without noise (the deterministic network)."""
-    loss, d = cross_entropy(forward(net, x, noisy=False), labels)
-    for layer in reversed(net):
-        d = layer.backward(d)
-    return loss
 
 
 def sgd_step(net, lr, layers=None):

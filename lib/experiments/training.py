@@ -39,11 +39,6 @@ STEP_SIZES = tuple(np.round(np.linspace(0.05, 0.5, 10), 3))
 """The step sizes along the gradient of :func:`landscape`."""
 
 
-def _settings(**values):
-    """The settings of a run, as the page quotes them (glued, never typed)."""
-    return values
-
-
 def _seeds(seeds):
     return tuple(int_arg("seeds[k]", s, 0) for s in seeds)
 
@@ -79,7 +74,7 @@ def lr_sweep(lrs=LEARNING_RATES, *, depth=3, width=64, steps=300, seeds=(0, 1, 2
     lrs = tuple(real_arg("lrs[k]", lr, minimum=0.0, strict=True) for lr in lrs)
     seeds = _seeds(seeds)
     out = {"lr": np.array(lrs), "seeds": len(seeds), "steps": steps, "depth": depth,
-           "settings": _settings(depth=depth, width=width, steps=steps, seeds=len(seeds),
+           "settings": dict(depth=depth, width=width, steps=steps, seeds=len(seeds),
                                  rates=len(lrs), lr_min=min(lrs), lr_max=max(lrs))}
     for name, on in (("bn", True), ("plain", False)):
         acc, loss, curves, div = [], [], [], []
@@ -120,7 +115,7 @@ def gradient_norms(*, depth=10, width=64, lr=0.1, steps=500, every=25, seed=0):
     """
     depth = int_arg("depth", depth, 2)
     out = {"depth": depth, "lr": lr,
-           "settings": _settings(depth=depth, width=width, lr=lr, steps=steps, every=every)}
+           "settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every)}
     for name, on in (("bn", True), ("plain", False)):
         r = _run(depth, width, on, lr, steps, seed, hook=_weight_grad_norms, every=every)
         norms = np.array([rec["norms"][:-1] for rec in r["records"]])
@@ -153,7 +148,7 @@ def noisy_bn(*, depth=3, width=64, lr=0.1, steps=400, seeds=(0, 1, 2), shift=1.0
         batchnorm=True, noise=T.Noise(real_arg("shift", shift, 0.0), real_arg("spread", spread, 1.0))),
         "no BN": dict(batchnorm=False)}
     out = {"configs": tuple(configs), "shift": shift, "spread": spread,
-           "settings": _settings(depth=depth, width=width, lr=lr, steps=steps, seeds=len(seeds),
+           "settings": dict(depth=depth, width=width, lr=lr, steps=steps, seeds=len(seeds),
                                  shift=shift, spread=spread, low=1 / spread)}
     for name, kw in configs.items():
         runs = [_run(depth, width, kw["batchnorm"], lr, steps, s, noise=kw.get("noise")) for s in seeds]
@@ -196,7 +191,7 @@ def covariate_shift(*, depth=5, width=64, lr=0.1, steps=300, every=25, seeds=(0,
     """
     seeds = _seeds(seeds)
     out = {"depth": depth, "lr": lr,
-           "settings": _settings(depth=depth, width=width, lr=lr, steps=steps, every=every,
+           "settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every,
                                  seeds=len(seeds))}
     for name, on in (("bn", True), ("plain", False)):
         hook = lambda t, net, x, y: _shift_of_layers(net, x, y, lr)  # noqa: E731
@@ -253,7 +248,7 @@ def landscape(*, depth=5, width=64, lr=0.1, steps=300, every=25, seeds=(0, 1, 2)
     seeds = _seeds(seeds)
     etas = tuple(real_arg("etas[k]", e, minimum=0.0, strict=True) for e in etas)
     out = {"etas": np.array(etas), "lr": lr,
-           "settings": _settings(depth=depth, width=width, lr=lr, steps=steps, every=every,
+           "settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every,
                                  seeds=len(seeds), etas=len(etas), eta_min=min(etas),
                                  eta_max=max(etas))}
     for name, on in (("bn", True), ("plain", False)):

@@ -19,9 +19,8 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps.forward import batch
-from lib.symbolic import step_function
 from lib.symbolic import (Step, StepError, check_sizes, check_step, instantiate, is_zero,
-                          sizes_text, to_latex)
+                          sizes_text, step_function, to_latex)
 
 N = sp.Symbol("N", integer=True, positive=True)
 i, j, k = sp.symbols("i j k", integer=True, positive=True)

@@ -20,8 +20,7 @@ import sympy as sp
 from lib.steps import SIZES
 from lib.steps.forward import column_pass
 from lib.steps.matrices import I, N, ONES, ONES_N, S, add, centre, explicit, mul, with_s
-from lib.symbolic import step_function
-from lib.symbolic import EPS, Step, check_sizes, check_step, column, to_latex
+from lib.symbolic import EPS, Step, check_sizes, check_step, column, step_function, to_latex
 
 __all__ = ["N", "x", "R", "I", "ONES", "ONES_N", "MU", "SIGMA2", "C", "GRAD_C", "G",
            "DJ_DR", "DJ_DX", "X_HAT", "latex", "base_values",

@@ -16,9 +16,8 @@ import sympy as sp
 from lib.steps import SIZES
 from lib.steps.columnwise import DJ_DX, G, SIGMA2, X_HAT, latex
 from lib.steps.forward import batch, column_pass
-from lib.steps.matrices import I, N, ONES, ONES_N, add, explicit, mul, with_s
-from lib.symbolic import step_function
-from lib.symbolic import EPS, Step, check_sizes, column, write_root
+from lib.steps.matrices import I, N, ONES, ONES_N, S, add, explicit, mul, with_s
+from lib.symbolic import EPS, Step, check_sizes, column, step_function, write_root
 
 __all__ = ["DELTA", "GAMMA", "p_formula", "squared_length_formula", "ones_formula",
            "eigen_formula", "trace_formula", "trace_sq_formula", "santurkar_formula",
@@ -71,7 +70,6 @@ def trace_sq_formula():
 
 GY = sp.MatrixSymbol("g_y", N, 1)
 """The gradient at the layer's output, dJ/dy; then dJ/dx = (gamma/s) P g_y."""
-S = sp.Symbol("s", positive=True)
 
 
 def santurkar_formula(last=1):
@@ -90,27 +88,19 @@ def santurkar_formula(last=1):
 # the column every check is made on
 # --------------------------------------------------------------------------
 
-def _values(n, eps=True):
+def _values(n):
     """Values of the general objects at N = n on chapter 2's column, and the substitution
-    that closes the comparison.
-
-    With eps, s is a positive symbol for sqrt(sigma^2 + eps) and eps is then written as
-    s^2 - sigma^2 (both sides alike), so that sympy compares rational functions. With
-    ``eps=False`` the column is normalized with eps = 0: x_hat = (x - mu)/sqrt(sigma^2).
-    """
+    that closes the comparison: s is a positive symbol for sqrt(sigma^2 + eps), and eps is
+    written as s^2 - sigma^2 on both sides, so that sympy compares rational functions."""
     B = batch(n)
-    var = B.radicand[0] - EPS
-    if eps:
-        s, x_hat, close = B.roots[0], B.x_hat_of_s()[:, 0], {EPS: B.roots[0] ** 2 - var}
-    else:
-        s, close = sp.sqrt(var), {}
-        x_hat = (B.X[:, 0] - B.mu[0] * sp.ones(n, 1)) / s
-    values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1), X_HAT: x_hat,
-              SIGMA2: var, G: column("g", n), GY: column("g", n), S: s,
-              GAMMA: sp.Symbol("gamma", real=True)}
+    var, s = B.radicand[0] - EPS, B.roots[0]
+    values = {I: sp.eye(n), ONES: sp.ones(n, n), ONES_N: sp.ones(n, 1),
+              X_HAT: B.x_hat_of_s()[:, 0], SIGMA2: var, G: column("g", n), GY: column("g", n),
+              S: s, GAMMA: sp.Symbol("gamma", real=True)}
     values[DELTA] = delta_formula().xreplace({SIGMA2: var})
     values[P] = explicit(p_formula(), n, values)
-    return values, close
+    values[DJ_DX] = explicit(mul(GAMMA / S, P, GY), n, values)   # dJ/dx = (gamma/s) P g_y
+    return values, {EPS: s ** 2 - var}
 
 
 def _at(expr, n, values):
@@ -120,11 +110,11 @@ def _at(expr, n, values):
 
 
 @step_function
-def _fact_step(name, lhs, formula, sizes, eps=True):
+def _fact_step(name, lhs, formula, sizes):
     """The general object ``lhs`` against ``formula``, both evaluated on the components at
     each N: the left side the page prints is the one that is computed."""
     def build(n):
-        values, close = _values(n, eps)
+        values, close = _values(n)
         left, right = (_at(e, n, values) for e in (lhs, formula))
         return left.xreplace(close), right.xreplace(close)
     return check_sizes(name, build, sizes, display=f"{latex(lhs)} = {latex(formula)}")
@@ -184,23 +174,15 @@ def trace_sq_step(formula=trace_sq_formula(), *, sizes=SIZES) -> Step:
     return _fact_step("the trace of P^T P", sp.Trace(mul(P.T, P)), formula, sizes)
 
 
-DX = sp.MatrixSymbol(r"\frac{\partial J}{\partial x}", N, 1)
-
-
 @step_function
 def santurkar_step(formula=santurkar_formula(), *, sizes=SIZES) -> Step:
-    """(dJ/dx)^T dJ/dx for dJ/dx = (gamma/s) P g_y (its value: the backward map of
+    """(dJ/dx)^T dJ/dx for dJ/dx = (gamma/s) P g_y (the backward map of
     :func:`backward_map_step` with g = gamma g_y), any eps; eps = 0 gives Santurkar et al.'s
+    Theorem 4.1 as an equality with 1/N on both terms.
 
     Shown in chapter 8, equation {eq}`eq-grad-santurkar`.
-    Theorem 4.1 as an equality with 1/N on both terms."""
-    def build(n):
-        values, close = _values(n)
-        values[DX] = explicit(mul(GAMMA / S, p_formula(), GY), n, values)
-        left, right = (_at(e, n, values) for e in (mul(DX.T, DX), formula))
-        return left.xreplace(close), right.xreplace(close)
-    return check_sizes("the squared norm of the input gradient", build, sizes,
-                       display=f"{latex(mul(DX.T, DX))} = {latex(formula)}")
+    """
+    return _fact_step("the squared norm of the input gradient", mul(DJ_DX.T, DJ_DX), formula, sizes)
 
 
 def _input_grad_eps0(col, g, root):

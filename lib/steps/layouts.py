@@ -23,8 +23,8 @@ import sympy as sp
 from lib.norms import layout_axes
 from lib.steps import SIZES
 from lib.steps.forward import moments
-from lib.symbolic import step_function
-from lib.symbolic import EPS, check_sizes, check_step, expand_sums, to_latex, write_root
+from lib.symbolic import (EPS, check_sizes, check_step, expand_sums, step_function, to_latex,
+                          write_root)
 
 __all__ = ["M", "k", "j", "s", "g", "x_hat", "dy", "gamma_bar",
            "general_formula", "shared_gamma_formula", "LAYOUTS", "layout_axes",

@@ -15,8 +15,7 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps.matrices import explicit
-from lib.symbolic import step_function
-from lib.symbolic import check_sizes, check_step, column, instantiate, to_latex
+from lib.symbolic import check_sizes, check_step, column, instantiate, step_function, to_latex
 
 i, k = sp.symbols("i k", integer=True, positive=True)
 n_sym = sp.Symbol("n", integer=True, positive=True)

@@ -51,9 +51,33 @@ def explicit(expr, n, values, size=N):
         if isinstance(key, sp.MatrixSymbol):
             key = sp.MatrixSymbol(key.name, *(d.subs(size, n) for d in key.shape))
         table[key] = value
-    out = expr.xreplace({size: sp.Integer(n)}).xreplace(table)
-    out = out.doit() if hasattr(out, "doit") else out
+    out = _evaluate(expr.xreplace({size: sp.Integer(n)}).xreplace(table))
     return sp.Matrix(out) if isinstance(out, (sp.MatrixBase, sp.MatrixExpr)) else out
+
+
+def _evaluate(e):
+    """Products, sums and transposes of explicit matrices by plain Matrix arithmetic.
+
+    ``MatMul.doit`` on explicit matrices also walks every entry, which costs seconds for
+    the 5 x 5 matrices of the larger checks; the arithmetic is the same. Anything else
+    (a trace, a Hadamard product) is evaluated by ``doit`` once its arguments are.
+    """
+    if isinstance(e, (sp.MatMul, sp.MatAdd, sp.Transpose)):
+        args = [_evaluate(a) for a in e.args]
+        if isinstance(e, sp.Transpose):
+            return args[0].T if isinstance(args[0], sp.MatrixBase) else e.func(*args).doit()
+        if all(isinstance(a, sp.MatrixBase) or not isinstance(a, sp.MatrixExpr) for a in args):
+            out = args[0]
+            for a in args[1:]:
+                out = out * a if isinstance(e, sp.MatMul) else out + a
+            return out
+        return e.func(*args).doit()
+    if isinstance(e, sp.Trace):
+        arg = _evaluate(e.arg)
+        return arg.trace() if isinstance(arg, sp.MatrixBase) else sp.Trace(arg).doit()
+    if isinstance(e, sp.MatrixExpr) and e.args:
+        return e.func(*[_evaluate(a) for a in e.args]).doit()
+    return e.doit() if hasattr(e, "doit") else e
 
 
 def with_s(expr, var):

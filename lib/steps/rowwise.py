@@ -18,8 +18,8 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps.forward import batch
-from lib.symbolic import step_function
-from lib.symbolic import EPS, check_sizes, check_step, column, instantiate, to_latex
+from lib.symbolic import (EPS, check_sizes, check_step, column, instantiate, step_function,
+                          to_latex)
 
 N = sp.Symbol("N", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -42,7 +42,6 @@ NAMES = {
     "var": r"\sigma^{2}",
     "dvar": r"\frac{\partial J}{\partial \sigma^{2}}",
     "dmu": r"\frac{\partial J}{\partial \mu}",
-    "dx": r"\frac{\partial J}{\partial x_{@}}",
     "dxhat_dx": r"\frac{\partial \hat{x}_{i}}{\partial x_{i}}",
     "dvar_dx": r"\frac{\partial \sigma^{2}}{\partial x_{i}}",
     "dmu_dx": r"\frac{\partial \mu}{\partial x_{i}}",

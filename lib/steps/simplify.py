@@ -21,8 +21,7 @@ from lib.steps.columnwise import C, G, SIGMA2, X_HAT, base_values, latex
 from lib.steps.forward import affine_pass, batch, column_pass
 from lib.steps.matrices import (I, N, ONES, ONES_N, S, add, centre, explicit, mul, with_s,
                                 with_s_columns)
-from lib.symbolic import step_function
-from lib.symbolic import EPS, Step, check_sizes, check_step, column
+from lib.symbolic import EPS, Step, check_sizes, check_step, column, step_function
 
 __all__ = ["GAMMA", "DY", "DGAMMA", "DBETA", "substituted_formula", "expansion_formula",
            "vanishing_term", "simplified_formula", "dgamma_formula", "dbeta_formula",

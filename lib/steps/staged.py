@@ -13,8 +13,7 @@ import sympy as sp
 from lib.steps import SIZES
 from lib.steps.forward import batch
 from lib.steps.rowwise import N, mu, s, var
-from lib.symbolic import step_function
-from lib.symbolic import EPS, check_sizes, column, to_latex
+from lib.symbolic import EPS, check_sizes, column, step_function, to_latex
 
 __all__ = ["NODES", "local_steps", "staged_table", "staged_backward", "staged_step", "all_steps"]
 

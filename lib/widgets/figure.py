@@ -90,10 +90,6 @@ class SliderFigure:
     # -- computing and drawing -------------------------------------------
     def _values(self, overrides) -> dict:
         unknown = set(overrides) - set(self.values)
-
-    # -- computing and drawing -------------------------------------------
-    def _values(self, overrides) -> dict:
-        unknown = set(overrides) - set(self.values)
         if unknown:
             raise TypeError(f"{self.name} widget has no control(s) {sorted(unknown)}; "
                             f"its controls are {list(self.values)}")
