@@ -52,7 +52,6 @@ def _run(depth, width, batchnorm, lr, steps, seed, noise=None, hook=None, every=
     except T.Diverged as err:
         out = {"loss": None, "records": [], "test_loss": np.nan, "test_accuracy": 0.1,
                "diverged": f"step {err.step}, layer {err.layer}"}
-    out["net"] = net
     return out
 
 
@@ -73,9 +72,9 @@ def lr_sweep(lrs=LEARNING_RATES, *, depth=3, width=64, steps=300, seeds=(0, 1, 2
     """
     lrs = tuple(real_arg("lrs[k]", lr, minimum=0.0, strict=True) for lr in lrs)
     seeds = _seeds(seeds)
-    out = {"lr": np.array(lrs), "seeds": len(seeds), "steps": steps, "depth": depth,
+    out = {"lr": np.array(lrs),
            "settings": dict(depth=depth, width=width, steps=steps, seeds=len(seeds),
-                                 rates=len(lrs), lr_min=min(lrs), lr_max=max(lrs))}
+                            rates=len(lrs), lr_min=min(lrs), lr_max=max(lrs))}
     for name, on in (("bn", True), ("plain", False)):
         acc, loss, curves, div = [], [], [], []
         for lr in lrs:
@@ -114,8 +113,7 @@ def gradient_norms(*, depth=10, width=64, lr=0.1, steps=500, every=25, seed=0):
     recorded step) and ``accuracy``.
     """
     depth = int_arg("depth", depth, 2)
-    out = {"depth": depth, "lr": lr,
-           "settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every)}
+    out = {"settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every)}
     for name, on in (("bn", True), ("plain", False)):
         r = _run(depth, width, on, lr, steps, seed, hook=_weight_grad_norms, every=every)
         norms = np.array([rec["norms"][:-1] for rec in r["records"]])
@@ -147,9 +145,9 @@ def noisy_bn(*, depth=3, width=64, lr=0.1, steps=400, seeds=(0, 1, 2), shift=1.0
     configs = {"standard BN": dict(batchnorm=True), "noisy BN": dict(
         batchnorm=True, noise=T.Noise(real_arg("shift", shift, 0.0), real_arg("spread", spread, 1.0))),
         "no BN": dict(batchnorm=False)}
-    out = {"configs": tuple(configs), "shift": shift, "spread": spread,
+    out = {"configs": tuple(configs),
            "settings": dict(depth=depth, width=width, lr=lr, steps=steps, seeds=len(seeds),
-                                 shift=shift, spread=spread, low=1 / spread)}
+                            shift=shift, spread=spread, low=1 / spread)}
     for name, kw in configs.items():
         runs = [_run(depth, width, kw["batchnorm"], lr, steps, s, noise=kw.get("noise")) for s in seeds]
         acc = np.array([r["test_accuracy"] for r in runs])
@@ -190,9 +188,8 @@ def covariate_shift(*, depth=5, width=64, lr=0.1, steps=300, every=25, seeds=(0,
     means over layers and steps, ``mean_distance`` and ``mean_cosine``.
     """
     seeds = _seeds(seeds)
-    out = {"depth": depth, "lr": lr,
-           "settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every,
-                                 seeds=len(seeds))}
+    out = {"settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every,
+                            seeds=len(seeds))}
     for name, on in (("bn", True), ("plain", False)):
         hook = lambda t, net, x, y: _shift_of_layers(net, x, y, lr)  # noqa: E731
         runs = [_run(depth, width, on, lr, steps, s, hook=hook, every=every) for s in seeds]
@@ -247,10 +244,10 @@ def landscape(*, depth=5, width=64, lr=0.1, steps=300, every=25, seeds=(0, 1, 2)
     """
     seeds = _seeds(seeds)
     etas = tuple(real_arg("etas[k]", e, minimum=0.0, strict=True) for e in etas)
-    out = {"etas": np.array(etas), "lr": lr,
+    out = {"etas": np.array(etas),
            "settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every,
-                                 seeds=len(seeds), etas=len(etas), eta_min=min(etas),
-                                 eta_max=max(etas))}
+                            seeds=len(seeds), etas=len(etas), eta_min=min(etas),
+                            eta_max=max(etas))}
     for name, on in (("bn", True), ("plain", False)):
         hook = lambda t, net, x, y: _along_gradient(net, x, y, etas)  # noqa: E731
         runs = [_run(depth, width, on, lr, steps, s, hook=hook, every=every) for s in seeds]

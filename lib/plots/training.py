@@ -28,13 +28,14 @@ def _accuracy_panel(a, data, marker=None):
     a.set_ylim(0, 1.02)
     a.set_xlabel("learning rate")
     a.set_ylabel("test accuracy")
-    a.set_title(f"after {data['steps']} steps, {data['seeds']} seeds (±2 s.e.)", fontsize=9)
+    run = data["settings"]
+    a.set_title(f"after {run['steps']} steps, {run['seeds']} seeds (±2 s.e.)", fontsize=9)
     a.legend(fontsize=7, loc="lower left")
 
 
 def plot_lr_sweep(data, ax=None):
     """Test accuracy (with error bars) and test loss against the learning rate."""
-    require(data, ("lr", "bn", "plain", "steps", "seeds"), "lr_sweep")
+    require(data, ("lr", "bn", "plain", "settings"), "lr_sweep")
     fig, axes = axes_of(ax, 2)
     _accuracy_panel(axes[0], data)
     for name in ("bn", "plain"):
@@ -71,9 +72,9 @@ def plot_lr_widget(data, ax=None):
 
 def plot_gradient_norms(data, ax=None):
     """||dJ/dW_l|| layer by layer at the first and last record, and first/last over training."""
-    require(data, ("step", "bn", "plain", "depth"), "gradient_norms")
+    require(data, ("step", "bn", "plain", "settings"), "gradient_norms")
     fig, axes = axes_of(ax, 2)
-    layers = np.arange(1, data["depth"] + 1)
+    layers = np.arange(1, data["settings"]["depth"] + 1)
     for name in ("bn", "plain"):
         norms = data[name]["norms"]
         axes[0].semilogy(layers, norms[0], "o-", ms=3, lw=1, **STYLE[name])

@@ -18,7 +18,7 @@ __all__ = ["learning_rate_widget"]
 def _describe(data, values):
     k = list(data["lr"]).index(values["lr"])
     bn, plain = data["bn"]["accuracy"][k], data["plain"]["accuracy"][k]
-    return (f"after {data['steps']} steps at learning rate {values['lr']:g}, the network with "
+    return (f"after {data['settings']['steps']} steps at learning rate {values['lr']:g}, the network with "
             f"batch norm reaches a test accuracy of {bn:.3f} and the one without {plain:.3f} "
             f"(chance is 0.1).")
 
