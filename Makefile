@@ -10,10 +10,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help install book test test-fast serve clean bench assignments grade
+.PHONY: help install book pdf test test-fast serve clean bench assignments grade notebooks-branch
 
 help:
 	@echo "make book         build the site into book/_build/html (executes every chapter)"
+	@echo "make pdf          build the PDF edition (book/_build/latex/backprop-batchnorm.pdf, copied into the site)"
 	@echo "make test         run every test (unit, property, build, notebooks, browser)"
 	@echo "make serve        serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make bench        run the benchmarks, write bench/results.json"
@@ -32,21 +33,50 @@ $(BOOK_STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-install: $(BOOK_STAMP)
+# JavaScript the site serves itself (Thebe for Live Code): pinned npm tarballs, hash-checked.
+VENDOR_STAMP := book/_vendor/.fetched
+$(VENDOR_STAMP): tools/npm_fetch.py | $(BIN)/python
+	$(BIN)/python tools/npm_fetch.py book/_vendor
+	@touch $@
 
-$(TEST_STAMP): requirements-test.txt $(BOOK_STAMP)
+# Debian's TeX for the PDF edition (XeLaTeX, latexmk, xindy, FreeFont) and poppler's tools,
+# which the PDF tests use.
+TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
+                latexmk lmodern fonts-freefont-otf tex-gyre xindy poppler-utils
+define install_tex
+	@if ! command -v xelatex >/dev/null || ! command -v latexmk >/dev/null || ! command -v xindy >/dev/null \
+	     || ! command -v pdftotext >/dev/null; then \
+	  echo ">> installing Debian's TeX for the PDF edition (apt-get: $(TEX_PACKAGES))"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $(TEX_PACKAGES) >/dev/null; \
+	fi
+endef
+
+install: $(BOOK_STAMP) $(VENDOR_STAMP)
+
+$(TEST_STAMP): requirements-test.txt $(BOOK_STAMP) $(VENDOR_STAMP)
 	@echo ">> installing the test tools (requirements-test.txt)"
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	@if ! command -v chromium >/dev/null; then \
 	  echo ">> installing Debian's chromium for the browser tests (apt-get)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+	$(install_tex)
 	@touch $@
 
-book: $(BOOK_STAMP)
+book: $(BOOK_STAMP) $(VENDOR_STAMP)
 	@echo ">> building the book into book/_build/html (every chapter executed; unchanged ones come from the cache)"
 	$(BIN)/jupyter-book build book --warningiserror --nitpick --keep-going
 	@echo ">> done: open book/_build/html/index.html, or run 'make serve'"
+
+PDF := book/_build/latex/backprop-batchnorm.pdf
+pdf: $(BOOK_STAMP) $(VENDOR_STAMP)
+	$(install_tex)
+	@echo ">> building the PDF edition with XeLaTeX (chapters from the execution cache)"
+	LATEXMKOPTS=-silent $(BIN)/jupyter-book build book --builder pdflatex --warningiserror --nitpick --keep-going
+	@if [ -d book/_build/html ]; then cp $(PDF) book/_build/html/; echo ">> copied into the site: book/_build/html/backprop-batchnorm.pdf"; fi
+	@echo ">> done: $(PDF)"
+
 
 test: $(TEST_STAMP)
 	@echo ">> fast tests: unit, property, symbolic"
@@ -73,6 +103,14 @@ $(ASSIGNMENTS_STAMP): $(TEST_STAMP) $(wildcard assignments/masters/*.py) assignm
 
 assignments: $(ASSIGNMENTS_STAMP)
 
+# The content of the `notebooks` branch (the deploy workflow publishes it; Colab and
+# nbgitpuller open it): the chapters' generated notebooks, and the student folders.
+notebooks-branch: $(ASSIGNMENTS_STAMP)
+	@test -d book/_build/notebooks || { echo "no generated notebooks: run 'make book' first"; exit 1; }
+	rm -rf book/_build/notebooks/assignments && mkdir -p book/_build/notebooks/assignments
+	for dir in assignments/dist/*/student; do cp -r "$$dir" "book/_build/notebooks/assignments/$$(basename "$$(dirname "$$dir")")"; done
+	cp tools/notebooks-branch-README.md book/_build/notebooks/README.md
+
 grade: $(ASSIGNMENTS_STAMP)
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/notebook.ipynb"; exit 2; }
 	$(BIN)/python assignments/tools/grade.py "$(SUBMISSION)"
@@ -83,5 +121,5 @@ serve:
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory book/_build/html
 
 clean:
-	rm -rf book/_build assignments/dist bench/results.json test-artifacts .pytest_cache .hypothesis
+	rm -rf book/_build book/_vendor assignments/dist bench/results.json test-artifacts .pytest_cache .hypothesis
 	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

@@ -295,16 +295,22 @@ def test_download_buttons_resolve(site, base_url):
     assert checked >= len(PAGES)
 
 
-def test_thebe_loads_only_on_click(visit):
-    """Live code (Thebe) is the one thing allowed to go out, and only once the reader asks for it."""
+def test_thebe_loads_only_on_click_from_the_site_and_talks_only_to_binder(visit):
+    """Live Code is served by the site; once the reader asks for it, it talks to mybinder.org only."""
     chapters = [p for p in PAGES if p.startswith("chapters/")]
     v = visit(chapters[0])
     v.open()
     assert not v.foreign, f"requests to other hosts before any click: {v.foreign}"
+    assert not any("/thebe/" in p for p in v.local_paths), "Thebe loaded before Live Code was clicked"
     v.page.locator(".dropdown-launch-buttons").first.hover()
     v.page.locator("button.btn-launch-thebe").first.click()
-    v.page.wait_for_timeout(1500)
-    assert any("thebe" in url for url in v.foreign), f"a click on Live Code did not load Thebe: {v.foreign}"
+    v.page.wait_for_function("() => window.thebe || window.thebelab", timeout=20_000)
+    v.page.wait_for_timeout(3000)
+    assert "/_static/thebe/index.js" in v.local_paths, "a click on Live Code did not load the site's Thebe"
+    hosts = {urlparse(u).netloc for u in v.foreign}
+    assert hosts <= {"mybinder.org"}, f"Live Code asked hosts other than its Binder: {sorted(hosts)}"
+    assert hosts, "Live Code did not ask mybinder.org for a kernel"
+    assert v.page.locator(".thebe-launch-button, .thebelab-cell, .thebe-cell").count(), "no Thebe cell appeared"
 
 
 def _luminance(rgb) -> float:

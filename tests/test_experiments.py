@@ -335,3 +335,11 @@ def test_table_is_text_and_an_html_table():
     assert html.count("<tr>") == 3 and '<th scope="col" style="text-align:right">N</th>' in html
     kv = E.table({"rank P": 4})._repr_html_()
     assert '<th scope="row"' in kv and "<td" in kv and ">4</td>" in kv
+
+
+def test_table_prints_as_its_text_not_its_repr():
+    """The PDF edition shows text/plain: the table's lines, not a quoted string with \\n in it."""
+    from IPython.core.formatters import PlainTextFormatter
+    t = E.table([{"N": 4, "spread": 0.5}], title="noise")
+    shown = PlainTextFormatter()(t)
+    assert shown == str(t) and "\\n" not in shown and not shown.startswith("'")

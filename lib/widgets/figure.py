@@ -6,6 +6,7 @@ matplotlib Figure; :mod:`lib.widgets.live` shows it in a kernel and
 """
 from __future__ import annotations
 
+import base64
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -211,14 +212,16 @@ class SliderFigure:
 
     # -- display ------------------------------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """The live view, a text summary, and, while the site is built, the static HTML.
+        """The live view, a text summary, and, while the book is built, its static renderings.
 
-        A reader's kernel never draws the static frames: only the site build
-        (which sets ``$BNBOOK_STATIC_WIDGETS``) adds ``text/html``.
+        A reader's kernel never draws the static frames: only a book build (which sets
+        ``$BNBOOK_STATIC_WIDGETS``) adds ``text/html`` (every frame, for the site) and
+        ``image/png`` (a grid of representative frames, for the PDF edition).
         """
         bundle = dict(self.live._repr_mimebundle_())
         if static.static_enabled():
             bundle["text/html"] = self.static_html()
+            bundle["image/png"] = base64.b64encode(static.frame_grid(self)).decode()
         bundle["text/plain"] = f"<{self.title}: " + ", ".join(
             c.text(self.values[c.key]) for c in self.controls) + ">"
         return bundle

@@ -16,16 +16,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import io
 import json
 import math
 import os
 from pathlib import Path
 
 import matplotlib as mpl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.image import imread
 import numpy as np
 
-__all__ = ["STATIC_ENV", "CACHE_ENV", "static_enabled", "cache_dir", "cache_path",
-           "render", "lib_fingerprint", "write_quietly"]
+from lib.widgets.drawing import png_bytes
+
+__all__ = ["STATIC_ENV", "CACHE_ENV", "static_enabled", "cache_dir", "cache_path", "frame_grid",
+           "representative", "render", "lib_fingerprint", "write_quietly"]
 
 STATIC_ENV = "BNBOOK_STATIC_WIDGETS"
 """Environment variable: ``1`` while the site is built (draw the static frames)."""
@@ -132,6 +138,44 @@ def render(fig, start) -> str:
                      f'{"" if shown else " hidden"} src="data:image/png;base64,{src}">')
     parts.append(f"</div><script>{STATIC_JS}</script></div>")
     return "".join(parts)
+
+
+def representative(fig) -> list[dict]:
+    """Up to four settings that show what the widget does, for print.
+
+    One control: four positions spread over its static grid, ends included. Several: each of
+    the first two controls at both ends of its grid (the others at their defaults).
+    """
+    controls = fig.controls
+    if len(controls) == 1:
+        grid = controls[0].static
+        picks = sorted({round(k * (len(grid) - 1) / 3) for k in range(4)})
+        return [{controls[0].key: grid[k]} for k in picks]
+    first, second = controls[:2]
+    return [{first.key: a, second.key: b}
+            for a in (first.static[0], first.static[-1]) for b in (second.static[0], second.static[-1])]
+
+
+def frame_grid(fig, dpi: int = 150) -> bytes:
+    """PNG of a grid of representative frames, each titled with its setting (the PDF edition).
+
+    The frames are placed pixel for pixel (``figimage``), so print gets them unresampled.
+    """
+    frames = [(", ".join(c.text(v[c.key]) for c in fig.controls if c.key in v),
+               imread(io.BytesIO(fig.png(dpi, **v)), format="png")) for v in representative(fig)]
+    columns = 2 if fig.panels == 1 else 1      # a frame of several panels is already wide
+    rows = -(-len(frames) // columns)
+    h, w = frames[0][1].shape[:2]
+    cell = h + int(0.3 * dpi)                  # a frame and its title line
+    grid = Figure(figsize=(columns * w / dpi, rows * cell / dpi), dpi=dpi, facecolor="white")
+    FigureCanvasAgg(grid)
+    for k, (title, image) in enumerate(frames):
+        row, column = divmod(k, columns)
+        x0, y0 = column * w, (rows - 1 - row) * cell
+        grid.figimage(image, xo=x0, yo=y0, origin="upper")
+        grid.text((x0 + w / 2) / (columns * w), (y0 + (h + cell) / 2) / (rows * cell), title,
+                  ha="center", va="center", fontsize=10)
+    return png_bytes(grid, dpi)
 
 
 # Wires every not-yet-ready static widget on the page: the controls pick a
