@@ -19,7 +19,7 @@ help:
 	@echo "make serve        serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make bench        run the benchmarks, write bench/results.json"
 	@echo "make assignments  generate student and autograder versions in assignments/dist"
-	@echo "make grade SUBMISSION=path.ipynb   grade one submission"
+	@echo "make grade SUBMISSION=path.ipynb|folder [ASSIGNMENT=name]   grade in a sandbox (GRADE_ARGS='-j 2 --csv grades.csv')"
 	@echo "make clean        remove the built site, caches and generated files"
 
 $(BIN)/python:
@@ -52,6 +52,14 @@ define install_tex
 	fi
 endef
 
+define install_bwrap
+	@if ! command -v bwrap >/dev/null || ! command -v prlimit >/dev/null; then \
+	  echo ">> installing Debian's bubblewrap, the grader's sandbox (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends bubblewrap util-linux >/dev/null; \
+	fi
+endef
+
 install: $(BOOK_STAMP) $(VENDOR_STAMP)
 
 $(TEST_STAMP): requirements-test.txt $(BOOK_STAMP) $(VENDOR_STAMP)
@@ -62,6 +70,7 @@ $(TEST_STAMP): requirements-test.txt $(BOOK_STAMP) $(VENDOR_STAMP)
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 	$(install_tex)
+	$(install_bwrap)
 	@touch $@
 
 book: $(BOOK_STAMP) $(VENDOR_STAMP)
@@ -111,9 +120,17 @@ notebooks-branch: $(ASSIGNMENTS_STAMP)
 	for dir in assignments/dist/*/student; do cp -r "$$dir" "book/_build/notebooks/assignments/$$(basename "$$(dirname "$$dir")")"; done
 	cp tools/notebooks-branch-README.md book/_build/notebooks/README.md
 
+# The grader runs every submission in Debian's bubblewrap. SUBMISSION and ASSIGNMENT reach
+# the recipe as environment variables, never pasted into the shell line: a file name with
+# quotes, backquotes or $(...) in it is only a file name ($(value ...): make expands nothing).
+override SUBMISSION := $(value SUBMISSION)
+override ASSIGNMENT := $(value ASSIGNMENT)
+export SUBMISSION ASSIGNMENT
+GRADE_ARGS ?=
 grade: $(ASSIGNMENTS_STAMP)
-	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/notebook.ipynb"; exit 2; }
-	$(BIN)/python assignments/tools/grade.py "$(SUBMISSION)"
+	$(install_bwrap)
+	@test -n "$$SUBMISSION" || { echo "usage: make grade SUBMISSION=path/to/notebook.ipynb|folder [ASSIGNMENT=name]"; exit 2; }
+	@$(BIN)/python assignments/tools/grade.py "$$SUBMISSION" $${ASSIGNMENT:+--assignment "$$ASSIGNMENT"} $(GRADE_ARGS)
 
 serve:
 	@test -f book/_build/html/index.html || { echo "no built site: run 'make book' first"; exit 1; }

@@ -13,6 +13,9 @@ chapters   each chapter of _toc.yml executed as a Binder reader runs it
            (jupytext -> nbclient, from the chapter's own folder).
 symbolic   the exact checks of lib.symbolic, per page and in total (read from
            the chapter runs, so it runs the chapters too).
+grading    a submission graded in the bubblewrap sandbox against the runner started
+           directly (the overhead), and 50 submissions serially against -j 2
+           (bench/grading.py).
 
 Machines are noisy (this one is shared), so every timing is the median of
 repeated runs, contestants are interleaved round by round, and every
@@ -50,7 +53,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 BIN = Path(sys.executable).parent
-SECTIONS = ("backward", "widgets", "book", "chapters", "symbolic")
+SECTIONS = ("backward", "widgets", "book", "chapters", "symbolic", "grading")
 
 SHAPES = ((64, 256), (256, 1024), (1024, 4096))
 QUICK_SHAPES = ((8, 16), (32, 64))
@@ -69,6 +72,8 @@ GOALS = {
     # (issue 14: chapter 9 in at most 60 s; the verification page runs the book's checks twice)
     "chapter_s_pages": {"chapters/09_training.md": 60.0, "verification.md": 60.0},
     "symbolic_total_s": 60.0,
+    "grading_overhead": 3.0,           # the sandbox at most triples the time of a submission
+    "grading_speedup_j2": 1.5,         # -j 2 grades a batch at least 1.5x faster on two cores
 }
 
 
@@ -469,6 +474,12 @@ def evaluate_goals(results):
     if sy and sy.get("total_s") is not None:
         goals.append(goal("all symbolic checks", sy["total_s"], GOALS["symbolic_total_s"],
                           sy["total_s"] <= GOALS["symbolic_total_s"], "s"))
+    gr = results.get("grading")
+    if gr and gr.get("overhead") is not None:
+        goals.append(goal("sandboxed / direct time of one submission", gr["overhead"], GOALS["grading_overhead"],
+                          gr["overhead"] <= GOALS["grading_overhead"], "x"))
+        goals.append(goal(f"serial / -j 2 time of {gr['batch']} submissions", gr["speedup"],
+                          GOALS["grading_speedup_j2"], gr["speedup"] >= GOALS["grading_speedup_j2"], "x"))
     return goals
 
 
@@ -551,6 +562,16 @@ def print_table(results):
             out.append(f"Symbolic checks: {sy['checks']} checks, {fmt(sy['total_s'], 's')} in total")
             for r in sy["rows"]:
                 out.append(f"  {r['page']:36} {r['checks']:4} checks {fmt(r['seconds'], 's'):>8}")
+    gr = results.get("grading")
+    if gr:
+        out.append("")
+        if gr.get("skipped"):
+            out.append(f"Grading: skipped - {gr['skipped']}")
+        else:
+            out.append(f"Grading: one submission {fmt(gr['sandboxed_s'], 's')} sandboxed, "
+                       f"{fmt(gr['direct_s'], 's')} direct (x{gr['overhead']:.2f}); {gr['batch']} submissions "
+                       f"{fmt(gr['serial_s'], 's')} serially, {fmt(gr['parallel_s'], 's')} with -j 2 "
+                       f"(x{gr['speedup']:.2f})")
     if results["goals"]:
         out.append("")
         out.append("Goals")
@@ -601,6 +622,10 @@ def main(argv=None):
             results["chapters"] = chapters
         if "symbolic" in only:
             results["symbolic"] = symbolic_from_chapters(chapters)
+    if "grading" in only:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from grading import bench_grading
+        results["grading"] = bench_grading(args.quick)
     results["goals"] = evaluate_goals(results)
     results["bench_seconds"] = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)

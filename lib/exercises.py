@@ -26,6 +26,7 @@ from lib.timeouts import SECONDS, TooSlow, call_reader, time_limit  # noqa: F401
 
 __all__ = ["Mistake", "require", "time_limit", "call_reader", "reference", "problem",
            "diagnose_dx", "diagnose_dgamma", "diagnose_dbeta", "diagnose_backward",
+           "diagnose_backward_output",
            "diagnose_number", "diagnose_expr"]
 
 TOL = 1e-7
@@ -279,19 +280,29 @@ def diagnose_backward(backward, eps=1e-5, shapes=((6, 3), (5, 1), (8, 4))):
         x, gamma, _, dy = problem(N, D, seed=k)
         where = f"for x of shape ({N}, {D})"
         out, message = call_reader(backward, dy.copy(), x.copy(), gamma.copy(), eps)
+        message = message or diagnose_backward_output(out, x, gamma, dy, eps)
         if message:
             return f"{where}: {message}"
-        if out is None or out is Ellipsis:
-            return f"{where}: your function returned nothing: it must return (dx, dgamma, dbeta)."
-        try:
-            dx, dgamma, dbeta = out
-        except (TypeError, ValueError):
-            return f"{where}: your function must return three things (dx, dgamma, dbeta)."
-        for message in (diagnose_dbeta(dbeta, x, gamma, dy, eps),
-                        diagnose_dgamma(dgamma, x, gamma, dy, eps),
-                        diagnose_dx(dx, x, gamma, dy, eps)):
-            if message:
-                return f"{where}: {message}"
+    return None
+
+
+def diagnose_backward_output(out, x, gamma, dy, eps=1e-5):
+    """Diagnose what a reader's backward pass returned for one problem: ``(dx, dgamma, dbeta)``.
+
+    The grader uses this on the results a sandboxed submission hands back; it never runs
+    the reader's code itself. Returns ``None`` or the first mistake found.
+    """
+    if out is None or out is Ellipsis:
+        return "your function returned nothing: it must return (dx, dgamma, dbeta)."
+    try:
+        dx, dgamma, dbeta = out
+    except (TypeError, ValueError):
+        return "your function must return three things (dx, dgamma, dbeta)."
+    for message in (diagnose_dbeta(dbeta, x, gamma, dy, eps),
+                    diagnose_dgamma(dgamma, x, gamma, dy, eps),
+                    diagnose_dx(dx, x, gamma, dy, eps)):
+        if message:
+            return message
     return None
 
 

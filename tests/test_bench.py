@@ -138,3 +138,12 @@ def test_a_page_with_its_own_limit_is_judged_against_it():
     goals = [g for g in bench.evaluate_goals({"chapters": {"rows": rows}})
              if g["goal"].startswith("slowest chapter")]
     assert goals[0]["met"] is False and "02_basics" in goals[0]["goal"]
+
+
+@pytest.mark.slow
+def test_quick_grading_bench_times_the_sandbox_and_the_batch(tmp_path):
+    results, table = run(tmp_path, "--only", "grading")
+    gr = results["grading"]
+    assert gr["sandboxed_s"] > 0 and gr["direct_s"] > 0 and gr["batch"] == 6
+    assert gr["serial_s"] > 0 and gr["parallel_s"] > 0
+    assert "Grading: one submission" in table

@@ -313,6 +313,20 @@ def test_thebe_loads_only_on_click_from_the_site_and_talks_only_to_binder(visit)
     assert v.page.locator(".thebe-launch-button, .thebelab-cell, .thebe-cell").count(), "no Thebe cell appeared"
 
 
+def test_nbgitpuller_links_open_on_the_hub_the_instructor_types(visit):
+    v = visit("instructors.html")
+    v.open()
+    links = v.page.locator("a.bn-pull")
+    assert links.count() >= 4 and not links.first.is_visible(), "links show before a hub is typed"
+    v.page.fill("#bn-hub", "https://hub.example.edu/")
+    href = links.first.get_attribute("href")
+    assert href.startswith("https://hub.example.edu/hub/user-redirect/git-pull?repo="), href
+    assert "branch=notebooks" in href and links.first.is_visible()
+    v.page.reload()
+    assert v.page.input_value("#bn-hub") == "https://hub.example.edu", "the hub address is not remembered"
+    assert not v.problems, v.problems
+
+
 def _luminance(rgb) -> float:
     r, g, b = (float(c) for c in rgb[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b

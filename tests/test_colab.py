@@ -85,7 +85,7 @@ def test_every_chapter_has_a_colab_notebook_and_a_download(built_book):
         markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         assert not MYST_LEFT.search(markdown), f"{page}: MyST markup left: {MYST_LEFT.search(markdown)[0]}"
         download = built_book.html / "_sources" / f"{page}.ipynb"
-        assert json.loads(download.read_text())["cells"][1]["source"] == nb.cells[1].source
+        assert nbformat.read(download, as_version=4).cells[1].source == nb.cells[1].source
         html = (built_book.html / f"{page}.html").read_text()
         assert f"/blob/{notebooks.BRANCH}/{page}.ipynb" in html, f"{page}: no Colab link to its notebook"
 
@@ -114,7 +114,7 @@ def test_each_notebook_runs_in_a_fresh_environment_after_its_install_cell(built_
     monkeypatch.setenv(notebooks.SOURCE_ENV, source)
     monkeypatch.delenv("BNBOOK_STATIC_WIDGETS", raising=False)
     check = [str(python), "-c", "import importlib.util as u; print(u.find_spec('lib') is None)"]
-    assert subprocess.run(check, capture_output=True, text=True).stdout.strip() == "True"
+    assert subprocess.run(check, capture_output=True, text=True, cwd=tmp_path).stdout.strip() == "True"
     timings = {}
     for page, path in _generated(built_book).items():
         nb = nbformat.read(path, as_version=4)
@@ -131,4 +131,27 @@ def test_each_notebook_runs_in_a_fresh_environment_after_its_install_cell(built_
         if "08_gradient" in page:
             assert widgets, "chapter 8's widgets did not display in the fresh environment"
     print("seconds per notebook in a fresh environment:", timings)
-    assert subprocess.run(check, capture_output=True, text=True).stdout.strip() == "False"
+    assert subprocess.run(check, capture_output=True, text=True, cwd=tmp_path).stdout.strip() == "False"
+
+
+def test_nbgitpuller_paths_come_from_the_repository_address():
+    path = notebooks.puller_path("https://github.com/org/repo", "assignments/a/a.ipynb")
+    assert path == ("/hub/user-redirect/git-pull?repo=https%3A//github.com/org/repo"
+                    "&branch=notebooks&urlpath=lab/tree/repo/assignments/a/a.ipynb")
+
+
+@pytest.mark.slow
+def test_the_instructors_page_has_a_puller_link_for_each_assignment_and_the_chapters(built_book):
+    page = (built_book.html / "instructors.html").read_text()
+    repo = yaml.safe_load((BOOK / "_config.yml").read_text())["repository"]["url"]
+    targets = ["chapters"] + [f"assignments/{m.stem}/{m.stem}.ipynb"
+                              for m in sorted((ROOT / "assignments" / "masters").glob("*.py"))]
+    for target in targets:
+        path = notebooks.puller_path(repo, target).replace("&", "&amp;")
+        assert f'data-path="{path}"' in page, f"no nbgitpuller link for {target}"
+    assert 'id="bn-hub"' in page and '<label for="bn-hub">' in page
+
+
+def test_a_directive_inside_a_list_item_keeps_its_indent():
+    out = convert("1. Sums to zero:\n\n   ```{checked} lib.x\n   :key: dbeta\n   ```\n2. Next.\n")
+    assert "\n   $$\n   \\frac{\\partial J}" in out and "```" not in out

@@ -22,4 +22,4 @@ def test_an_unknown_notebook_lists_only_real_assignments(tmp_path):
     submission.write_text("{}")
     report = grade.grade(submission, dist=dist)
     assert report["score"] == 0
-    assert "known: bn_backward); pass --assignment NAME" in report["notes"][0]
+    assert "(known: bn_backward, bn_gradient_scale, bn_symbolic); pass --assignment NAME" in report["notes"][0]

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from lib import widgets
+from lib.widgets.static import representative
 
 FACTORIES = {"batch-size": widgets.batch_size_widget,
              "scale": widgets.scale_widget,
@@ -206,6 +207,22 @@ def test_bundle_has_the_live_widget_and_the_static_html(name, static, monkeypatc
     assert view["model_id"] == w.live.model_id
     assert bundle["text/html"] == html
     assert bundle["text/plain"]
+    grid = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))   # the PDF edition's frames
+    frame = Image.open(io.BytesIO(w.png(150, **w.values)))
+    columns = 2 if w.panels == 1 else 1
+    assert grid.width == columns * frame.width and grid.height > 4 // columns * frame.height
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_print_shows_each_control_at_both_ends(name):
+    """The PDF's grid of frames: for one control, four positions including both ends; for
+    several, the first two controls each at both ends of their static grids."""
+    w = FACTORIES[name]()
+    picks = representative(w)
+    assert len(picks) == 4 and len({tuple(sorted(p.items())) for p in picks}) == 4
+    for c in w.controls[:2]:
+        seen = {p[c.key] for p in picks}
+        assert {c.static[0], c.static[-1]} <= seen
 
 
 @pytest.mark.parametrize("name", list(FACTORIES))

@@ -6,15 +6,16 @@ For every master ``assignments/masters/<name>.py`` (a jupytext percent
 script in otter-assign format) this
 
 1. converts it to ``<name>.ipynb`` in a staging folder, next to a copy of
-   the book's ``lib`` package (so the handed-out folder and the autograder
-   zip are self-contained);
+   the ``lib`` files it and its grader import (so the handed-out folder and
+   the autograder zip are self-contained);
 2. runs ``otter assign`` on it, which writes
 
    * ``<out>/<name>/student/``: the notebook without solutions, with tests
      that ``grader.check`` runs in the notebook, and ``lib/``;
    * ``<out>/<name>/autograder/``: the solutions notebook and the
-     autograder zip ``<name>-autograder.zip`` (for ``otter run`` or
-     Gradescope).
+     autograder zip ``<name>-autograder.zip`` for Gradescope, which this
+     script then makes grade with the kit's sandboxed grader
+     (:func:`gradescope_zip`).
 
 It prints how long each step took.
 """
@@ -35,8 +36,16 @@ LIB = ROOT / "lib"
 BIN = Path(sys.executable).parent
 
 
-LIB_MODULES = ("__init__.py", "batchnorm.py", "gradcheck.py", "exercises.py", "symbolic.py")
-"""The modules of ``lib`` that the assignments use (copied next to each notebook)."""
+GRADING = ("grade.py", "sandbox.py", "runner.py", "specs.py", "gradescope.py")
+"""The grader's files, which the autograder zip carries for Gradescope."""
+
+
+def lib_files(*sources: Path) -> list[Path]:
+    """The files of ``lib`` that ``sources`` import, followed through lib's own imports
+    (the book's one implementation of that closure, ``book/_ext/lib_digest.py``)."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from lib_digest import dependencies
+    return sorted({path for source in sources for path in dependencies(source, LIB)})
 
 
 def masters():
@@ -44,11 +53,36 @@ def masters():
     return sorted(p.stem for p in MASTERS.glob("*.py"))
 
 
-def copy_lib(dest: Path):
-    """Copy the modules the assignments need to ``dest/lib``."""
-    (dest / "lib").mkdir(parents=True)
-    for module in LIB_MODULES:
-        shutil.copy(LIB / module, dest / "lib" / module)
+def copy_lib(dest: Path, master: Path):
+    """Copy the lib files the assignment and its grader import to ``dest/lib``."""
+    for path in lib_files(master, HERE / "specs.py"):
+        target = dest / "lib" / path.relative_to(LIB)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+
+
+def gradescope_zip(zip_path: Path, name: str):
+    """Make otter's autograder zip grade with this kit: the sandboxed, results-only grader
+    replaces otter's in-process run, and the zip names the packages its grading imports."""
+    import zipfile
+    requirements = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+                    if line.split("==")[0].strip() in ("numpy", "sympy")]
+    with zipfile.ZipFile(zip_path) as old:
+        members = {m: old.read(m) for m in old.namelist()}
+    env = members["environment.yml"].decode()
+    members["environment.yml"] = env.replace("  - pip:\n", "  - pip:\n" + "".join(
+        f"      - {r}\n" for r in requirements)).encode()
+    members["requirements.txt"] = ("\n".join(requirements) + "\n").encode()
+    members["setup.sh"] += b"\napt-get install -y bubblewrap util-linux || true\n"
+    lines = members["run_autograder"].decode().rstrip("\n").splitlines()
+    assert lines[-1].endswith("run_otter.py"), f"otter's run_autograder changed: {lines[-1]}"
+    members["run_autograder"] = "\n".join(lines[:-1] + ["python /autograder/source/grading/gradescope.py", ""]).encode()
+    for file in GRADING:
+        members[f"grading/{file}"] = (HERE / file).read_bytes()
+    members["grading/assignment.txt"] = name.encode()
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as new:
+        for member, data in members.items():
+            new.writestr(member, data)
 
 
 def generate(name: str, out: Path) -> float:
@@ -60,7 +94,7 @@ def generate(name: str, out: Path) -> float:
     stage = out / "_staging" / name
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
-    copy_lib(stage)
+    copy_lib(stage, master)
     subprocess.run([str(BIN / "jupytext"), "--quiet", "--to", "ipynb", "--output",
                     str(stage / f"{name}.ipynb"), str(master)], check=True)
     target = (out / name).resolve()
@@ -75,6 +109,7 @@ def generate(name: str, out: Path) -> float:
     # a stable name instead of otter's time-stamped one
     for zip_path in (target / "autograder").glob(f"{name}-autograder_*.zip"):
         zip_path.rename(target / "autograder" / f"{name}-autograder.zip")
+    gradescope_zip(target / "autograder" / f"{name}-autograder.zip", name)
     return time.perf_counter() - start
 
 

@@ -1,218 +1,168 @@
-"""Grade submissions with the otter autograders, robustly, without Docker.
+"""Grade submissions in a sandbox, from results only; one student or a whole course.
 
-    python assignments/tools/grade.py SUBMISSION.ipynb [...] [--dist assignments/dist]
-           [--assignment NAME] [--cell-timeout 60] [--timeout 600] [--json out.json]
+    python assignments/tools/grade.py SUBMISSION.ipynb|FOLDER [...] [--assignment NAME]
+           [-j 2] [--csv grades.csv] [--json grades.json] [--seed N]
+           [--cell-timeout 60] [--call-timeout 30] [--timeout 600]
 
-Each submission is graded by ``otter.api.grade_submission`` in a process of
-its own (this script calling itself with ``--child``) with a time limit, so
-a submission that crashes the grader, never stops or cannot be read costs
-only its own marks. Inside that process every notebook cell gets
-``--cell-timeout`` seconds; a cell that runs longer (an endless loop) is
-interrupted and grading goes on with the next cell, so the questions it did
-not break still earn their points.
+For each submission the grader draws fresh inputs (``specs.py``), runs the notebook in a
+bubblewrap sandbox (``sandbox.py``, ``runner.py``) that hands back only the numbers the
+student's code computed on them, and judges those numbers here against references from
+``lib``. Nothing the student defines, patches or prints changes a mark; scores are bounded
+by each question's points; hidden references and solutions never enter the sandbox.
 
-For every submission it prints one line a question with the likely mistake,
-notes on cells that failed, and last a line ``score: X/Y``.
+It prints one line a question (marks, and the first mistake found), notes, and last a line
+``score: X/Y`` per submission; ``--csv`` writes one row a submission for an LMS (Canvas,
+Moodle) and ``--json`` every report. A folder stands for the ``.ipynb`` files in it. With
+``-j N``, N submissions are graded at a time; one that crashes or hangs costs only itself.
 """
 from __future__ import annotations
 
 import argparse
-import ast
+import csv
 import json
-import os
 import re
+import secrets
 import signal
-import subprocess
 import sys
 import tempfile
-import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sandbox  # noqa: E402
+import specs  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DIST = HERE.parent / "dist"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-# --------------------------------------------------------------------------
-# which autograder, and how many points it has
-# --------------------------------------------------------------------------
-
-def known_assignments(dist: Path) -> list[str]:
-    """Names of the generated assignments (folders with an autograder), longest first."""
-    if not dist.is_dir():
-        return []
-    return sorted((p.name for p in dist.iterdir() if (p / "autograder").is_dir()),
-                  key=len, reverse=True)
+def known_assignments(dist: Path | None = None) -> list[str]:
+    """Names of the assignments the grader has questions for, longest first."""
+    return sorted(specs.ASSIGNMENTS, key=len, reverse=True)
 
 
-def assignment_of(submission: Path, dist: Path) -> str | None:
-    """The assignment a notebook belongs to: its otter metadata, else its file name."""
+def assignment_of(submission: Path, dist: Path | None = None) -> str | None:
+    """The assignment of a notebook: its otter metadata, else the start of its file name."""
     try:
         meta = json.loads(submission.read_text(encoding="utf-8")).get("metadata", {})
         name = meta.get("otter", {}).get("assignment_name")
-        if name and (dist / name).is_dir():
+        if name in specs.ASSIGNMENTS:
             return name
     except (OSError, ValueError, AttributeError):
         pass
-    return next((k for k in known_assignments(dist) if submission.stem.startswith(k)), None)
+    return next((k for k in known_assignments() if submission.stem.startswith(k)), None)
 
 
-def autograder_zip(dist: Path, name: str) -> Path:
-    zips = sorted((dist / name / "autograder").glob("*.zip"))
-    if not zips:
-        raise SystemExit(f"no autograder zip in {dist / name / 'autograder'}: run 'make assignments'")
-    return zips[-1]
+def clean(text, limit=300) -> str:
+    """Text from the sandbox on one line, without control characters, and short."""
+    return _CONTROL.sub(" ", str(text)).strip()[:limit]
 
 
-def questions(zip_path: Path) -> dict[str, float]:
-    """Question name -> points, read from the autograder's OK-format test files."""
-    points = {}
-    with zipfile.ZipFile(zip_path) as archive:
-        for member in sorted(archive.namelist()):
-            if re.fullmatch(r"tests/[^/]+\.py", member):
-                tree = ast.parse(archive.read(member).decode("utf-8"))
-                for node in tree.body:
-                    if isinstance(node, ast.Assign) and node.targets[0].id == "test":
-                        test = ast.literal_eval(node.value)
-                        points[test["name"]] = float(test.get("points") or 0)
-    return points
+def hint(error: str) -> str:
+    """An error of the student's code, with what it usually means."""
+    if "llipsis" in error:
+        return f"unfinished: a placeholder `...` is still in the answer ({error})"
+    if "NameError" in error:
+        return f"{error} (a line of the answer missing, or a cell deleted, not run or failed?)"
+    if "did not finish" in error:
+        return f"{error} (an endless loop?)"
+    return error
 
 
-# --------------------------------------------------------------------------
-# the child: grade one notebook with otter, cells time-limited
-# --------------------------------------------------------------------------
+# ---------------------------------------------------------------- one submission
 
-def _limit_cells(seconds: int):
-    """Make otter's notebook execution interrupt any cell running over ``seconds``."""
-    import nbconvert.preprocessors as preprocessors
-
-    base = preprocessors.ExecutePreprocessor
-
-    class TimedExecutePreprocessor(base):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.timeout = seconds
-            self.interrupt_on_timeout = True
-
-    preprocessors.ExecutePreprocessor = TimedExecutePreprocessor
+def _empty(name, notes):
+    questions = {q.name: {"score": 0.0, "possible": float(q.points), "message": "not graded (see the notes)"}
+                 for q in specs.ASSIGNMENTS.get(name, [])}
+    return {"assignment": name, "score": 0.0, "possible": sum(q["possible"] for q in questions.values()),
+            "questions": questions, "notes": notes}
 
 
-def _failure_line(text: str) -> str:
-    """The most telling line of a failed doctest: the exception it ended with."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        m = re.match(r"^([\w.]*(?:Error|Mistake|Exception|Interrupt|TooSlow)):\s*(.*)$", line)
-        if m:
-            kind, message = m.group(1).split(".")[-1], m.group(2)
-            if kind == "Mistake":
-                return message
-            if "ellipsis" in message:
-                return (f"unfinished: a placeholder `...` is still in the answer "
-                        f"({kind}: {message})")
-            if kind == "NameError":
-                return (f"NameError: {message} (a line of the answer missing, or a cell "
-                        f"deleted, not run or failed?)")
-            return f"{kind}: {message}"
-    return lines[-1] if lines else "failed"
+def _job(folder: Path, submission: Path, questions, rng):
+    """Write the sandbox's job: the notebook, what to compute, on which inputs."""
+    request, inputs, judges = [], {}, {}
+    for q in questions:
+        cases, arrays, judge = q.build(rng)
+        for case in cases:
+            case["args"] = [f"{q.name}.{a}" if isinstance(a, str) and a in arrays else a
+                            for a in case.get("args", [])]
+        inputs.update({f"{q.name}.{k}": v for k, v in arrays.items()})
+        request.append({"name": q.name, "cases": cases})
+        judges[q.name] = judge
+    (folder / "submission.ipynb").write_bytes(submission.read_bytes())
+    (folder / "request.json").write_text(json.dumps({"questions": request}))
+    np.savez(folder / "inputs.npz", **inputs)
+    return judges
 
 
-def _cell_notes(nb) -> list[str]:
-    """One note for each code cell of the executed submission that raised an error."""
-    notes = []
-    for index, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        if "grader.check" in source or "otter.Notebook" in source:
-            continue
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            first = source.strip().splitlines()[0][:60] if source.strip() else ""
-            ename, evalue = out.get("ename", ""), out.get("evalue", "")
-            if ename == "KeyboardInterrupt":
-                what = "did not finish in time and was stopped (an endless loop?)"
-            else:
-                what = f"raised {ename}: {evalue}"
-            notes.append(f"cell {index} ({first!r}) {what}")
-    return notes
+def _judge(question, judge, frames) -> dict:
+    """Marks for one question from the last report of it the sandbox made."""
+    mine = [f for f in frames if f["question"] == question.name]
+    entry = {"score": 0.0, "possible": float(question.points)}
+    if not mine:
+        entry["message"] = "not reached: the notebook stopped before this answer could be checked"
+        return entry
+    last = mine[-1]
+    if last["error"] is not None:
+        entry["message"] = hint(clean(last["error"]))
+        return entry
+    try:
+        message = judge(last["groups"])
+    except (ValueError, TypeError, IndexError) as exc:
+        message = f"the answer could not be compared: {clean(exc)}"
+    if message is None:
+        entry["score"] = float(question.points)
+    else:
+        entry["message"] = clean(message, 500)
+    return entry
 
 
-def child(zip_path: str, submission: str, result_path: str, cell_timeout: int):
-    _limit_cells(cell_timeout)
-    import otter.api
-
-    results = otter.api.grade_submission(submission, zip_path, quiet=True)
-    out = {"questions": {}, "notes": []}
-    for name, test_file in results.results.items():
-        entry = {"score": float(test_file.score), "possible": float(test_file.possible)}
-        if test_file.score < test_file.possible:
-            entry["message"] = _failure_line(test_file.summary())
-        out["questions"][name] = entry
-    if results.notebook is not None:
-        out["notes"] = _cell_notes(results.notebook)
-    Path(result_path).write_text(json.dumps(out), encoding="utf-8")
-
-
-# --------------------------------------------------------------------------
-# the parent: one process per submission
-# --------------------------------------------------------------------------
-
-def grade(submission: Path, dist: Path = DIST, assignment: str | None = None,
-          cell_timeout: int = 60, timeout: int = 600) -> dict:
-    """Grade one submission; never raises for a bad submission.
-
-    Returns a dict with ``assignment``, ``score``, ``possible``,
-    ``questions`` (name -> score, possible, message) and ``notes``.
-    """
+def grade(submission: Path, dist: Path = DIST, assignment: str | None = None, cell_timeout: float = 60,
+          timeout: float = 600, call_timeout: float = 30, seed: int | None = None) -> dict:
+    """Grade one submission; never raises for a bad submission. Returns its report."""
     submission = Path(submission).resolve()
     if not submission.is_file():
-        return {"assignment": assignment, "score": 0.0, "possible": 0.0, "questions": {},
-                "notes": [f"no submission to grade: {submission} is not a file"]}
-    name = assignment or assignment_of(submission, dist)
-    if name is None:
-        known = ", ".join(sorted(known_assignments(dist))) or "none"
-        return {"assignment": None, "score": 0.0, "possible": 0.0, "questions": {},
-                "notes": [f"cannot tell which assignment {submission.name} is (known: {known}); "
-                          f"pass --assignment NAME"]}
-    zip_path = autograder_zip(dist, name)
-    points = questions(zip_path)
-    report = {"assignment": name, "questions": {}, "notes": []}
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        result_path = Path(tmp) / "result.json"
-        cmd = [sys.executable, __file__, "--child", str(zip_path), str(submission),
-               str(result_path), "--cell-timeout", str(cell_timeout)]
-        # a session of its own, so that on timeout the kernel dies with the grader
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=tmp, start_new_session=True)
+        return _empty(assignment, [f"no submission to grade: {submission} is not a file"])
+    name = assignment or assignment_of(submission)
+    if name not in specs.ASSIGNMENTS:
+        known = ", ".join(sorted(specs.ASSIGNMENTS))
+        return _empty(None, [f"cannot tell which assignment {submission.name} is (known: {known}); "
+                             f"pass --assignment NAME"])
+    seed = secrets.randbits(63) if seed is None else seed
+    questions = specs.ASSIGNMENTS[name]
+    report = _empty(name, [])
+    report["seed"] = seed
+    with tempfile.TemporaryDirectory(prefix="bn-grade-") as tmp:
+        judges = _job(Path(tmp), submission, questions, np.random.default_rng(seed))
+        frames, stop = sandbox.run(Path(tmp), timeout, cell_timeout, call_timeout)
+    for q in questions:
+        report["questions"][q.name] = _judge(q, judges[q.name], frames)
+    notes = [f for f in frames if f["question"] == "_notes"]
+    if notes:
         try:
-            _, stderr = proc.communicate(timeout=timeout)
-            failure = None if result_path.exists() else _crash_text(stderr)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            failure = f"grading did not finish within {timeout} s and was stopped"
-        if failure is None:
-            child_out = json.loads(result_path.read_text(encoding="utf-8"))
-            report["questions"] = child_out["questions"]
-            report["notes"] = child_out["notes"]
-    if failure is not None:
-        report["notes"].append(f"the submission could not be graded: {failure}")
-    for q, possible in points.items():  # a question the grader never reached scores 0
-        report["questions"].setdefault(q, {"score": 0.0, "possible": possible,
-                                           "message": "not graded (see the notes)"})
-    report["score"] = sum(q["score"] for q in report["questions"].values())
-    report["possible"] = sum(points.values())
+            report["notes"] += [clean(n) for n in json.loads(notes[-1]["error"] or "[]")][:20]
+        except (ValueError, TypeError):
+            pass
+    if stop:
+        report["notes"].append(stop)
+    if not frames:
+        report["notes"].append("the submission could not be graded: it gave no results "
+                               "(is it a readable notebook?)")
+    report["score"] = sum(min(q["score"], q["possible"]) for q in report["questions"].values())
     return report
 
 
-def _crash_text(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    if not lines:
-        return "the grader stopped without a result"
-    last = lines[-1]
-    if "NotJSONError" in stderr or "JSONDecodeError" in last:
-        return f"the file is not a readable notebook ({last})"
-    return last
+# ---------------------------------------------------------------- a batch
+
+def submissions_in(paths) -> list[Path]:
+    """Files as given; a folder stands for the notebooks in it, sorted."""
+    found = []
+    for path in map(Path, paths):
+        found += sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
+    return found
 
 
 def _fmt(value: float) -> str:
@@ -231,31 +181,53 @@ def print_report(submission: Path, report: dict):
     print(f"score: {_fmt(report['score'])}/{_fmt(report['possible'])}")
 
 
+def write_csv(path: Path, reports: list[dict]):
+    """One row a submission: student, assignment, each question's marks, total, notes."""
+    questions = list(dict.fromkeys(q for r in reports for q in r["questions"]))
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["student", "file", "assignment", *questions, "total", "possible", "notes"])
+        for r in reports:
+            marks = [_fmt(r["questions"][q]["score"]) if q in r["questions"] else "" for q in questions]
+            writer.writerow([Path(r["submission"]).stem, Path(r["submission"]).name, r["assignment"] or "",
+                             *marks, _fmt(r["score"]), _fmt(r["possible"]), " | ".join(r["notes"])])
+
+
+def _stop_cleanly(signum, frame):
+    """SIGTERM or Ctrl-C: stop the sandboxes, then unwind, so that temporary folders go."""
+    sandbox.kill_all()
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--child":
-        parser = argparse.ArgumentParser()
-        parser.add_argument("--child", nargs=3)
-        parser.add_argument("--cell-timeout", type=int, default=30)
-        args = parser.parse_args(argv)
-        child(*args.child, args.cell_timeout)
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("submissions", nargs="+", type=Path)
-    parser.add_argument("--dist", type=Path, default=DIST, help="where 'make assignments' wrote")
-    parser.add_argument("--assignment", help="assignment name (default: from the notebook)")
-    parser.add_argument("--cell-timeout", type=int, default=60, help="seconds a cell may run")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds a submission may take")
+    parser.add_argument("submissions", nargs="+", type=Path, help="notebooks, or folders of them")
+    parser.add_argument("--dist", type=Path, default=DIST, help="(kept for compatibility; unused)")
+    parser.add_argument("--assignment", choices=sorted(specs.ASSIGNMENTS), help="default: from each notebook")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded at a time")
+    parser.add_argument("--cell-timeout", type=float, default=60, help="seconds a cell may run")
+    parser.add_argument("--call-timeout", type=float, default=30, help="seconds one call of an answer may run")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds a submission may take in all")
+    parser.add_argument("--seed", type=int, help="draw the same inputs again (default: fresh ones)")
     parser.add_argument("--json", type=Path, help="also write every report to this JSON file")
+    parser.add_argument("--csv", type=Path, help="also write one row a submission to this CSV file")
     args = parser.parse_args(argv)
-    reports = []
-    for submission in args.submissions:
-        report = grade(submission, args.dist.resolve(), args.assignment,
-                       args.cell_timeout, args.timeout)
-        print_report(submission, report)
-        reports.append({"submission": str(submission), **report})
+    signal.signal(signal.SIGTERM, _stop_cleanly)
+    signal.signal(signal.SIGINT, _stop_cleanly)
+    files = submissions_in(args.submissions)
+
+    def one(path):
+        return {"submission": str(path), **grade(path, args.dist, args.assignment, args.cell_timeout,
+                                                 args.timeout, args.call_timeout, args.seed)}
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        reports = list(pool.map(one, files))
+    for path, report in zip(files, reports):
+        print_report(path, report)
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1), encoding="utf-8")
+    if args.csv:
+        write_csv(args.csv, reports)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,8 @@ if "google.colab" in sys.modules:  # Colab shows ipywidgets 8 through its custom
     output.enable_custom_widget_manager()
 '''
 
-FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n"
-                   r"(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n"
+                   r"(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
 OPTION = re.compile(r"^:(?P<key>[\w-]+):[ \t]*(?P<value>.*)$")
 ROLE = re.compile(r"\{(?P<name>[\w:-]+)\}`(?P<text>[^`]*)`")
 EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
@@ -104,8 +104,14 @@ class Converter:
         return f"$$\n{latex}{tag}\n$$"
 
     def directive(self, m) -> str:
-        name, arg = m["name"], m["arg"].strip()
-        options, body = _options(m["body"])
+        """A directive (inside a list item too: its indent is kept) as plain Markdown."""
+        indent = m["indent"]
+        body = "\n".join(line.removeprefix(indent) for line in m["body"].split("\n"))
+        text = self._directive(m["name"], m["arg"].strip(), body)
+        return "\n".join(indent + line if line else line for line in text.split("\n"))
+
+    def _directive(self, name, arg, body) -> str:
+        options, body = _options(body)
         body = self.markdown(body)
         if name == "checked":
             equation = self.equation(options["key"])

@@ -1,0 +1,198 @@
+"""Run one student notebook inside the sandbox and hand back only results.
+
+    python runner.py JOB_DIR
+
+``JOB_DIR`` (read-only in the sandbox) holds ``submission.ipynb``, ``request.json`` and
+``inputs.npz``, all written by the grader. The runner executes the notebook's code cells in
+order, in one namespace, each under a time limit; after every cell, and once more at the
+end, it evaluates each question whose names now exist on the grader's inputs and writes the
+outcome to its standard output as frames. The student's own printing goes to /dev/null.
+
+A frame is a line of JSON (question, evaluation round, ``ok`` or an error text) followed by
+the named ``.npy`` arrays of the outcome, their byte lengths given in the JSON. Nothing here
+decides a mark: the grader reads arrays and numbers only (``allow_pickle=False``) and
+compares them with its own references. A submission that writes frames itself can only
+report answers for the grader's fresh inputs, which is the work the question asks for.
+
+This file runs inside the sandbox with the student's code: it imports only the standard
+library, numpy and (for symbolic answers) sympy.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import types
+
+import numpy as np
+
+CELL_SECONDS = float(os.environ.get("BN_CELL_SECONDS", "60"))
+CALL_SECONDS = float(os.environ.get("BN_CALL_SECONDS", "30"))
+
+
+class Overtime(BaseException):
+    """Raised by the alarm: a BaseException, so that ``except Exception`` does not hide it."""
+
+
+def _alarm(signum, frame):
+    raise Overtime()
+
+
+def limited(seconds, fn, *args):
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def stub_otter():
+    """``otter`` in the sandbox: ``grader.check`` cells do nothing (grading is not here)."""
+    class Notebook:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def check(self, *args, **kwargs):
+            return None
+
+        def check_all(self, *args, **kwargs):
+            return None
+
+        def export(self, *args, **kwargs):
+            return None
+
+    otter = types.ModuleType("otter")
+    otter.Notebook = Notebook
+    sys.modules["otter"] = otter
+
+
+# ---------------------------------------------------------------- evaluating a question
+
+def as_arrays(value, name):
+    """A returned value as a list of float arrays (a tuple or list gives several)."""
+    parts = list(value) if isinstance(value, (tuple, list)) else [value]
+    arrays = []
+    for part in parts:
+        if part is None or part is Ellipsis:
+            raise TypeError(f"{name} returned {part!r}: is the answer filled in?")
+        array = np.asarray(part)
+        if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+            raise TypeError(f"{name} gave a {type(part).__name__}, not numbers")
+        arrays.append(np.array(array, dtype=np.float64))
+    return arrays
+
+
+def numeric(expr, points, name):
+    """A sympy answer evaluated at the grader's points, substituted by symbol name."""
+    import sympy as sp
+
+    try:
+        expr = sp.sympify(expr)
+    except (sp.SympifyError, TypeError):
+        raise TypeError(f"{name} should be a sympy expression, got {type(expr).__name__}") from None
+    free = {s.name: s for s in expr.free_symbols}
+    unknown = sorted(set(free) - set(points))
+    if unknown:
+        raise TypeError(f"{name} depends on symbols the question does not use: {', '.join(unknown)}")
+    value = expr.subs({free[k]: sp.Rational(points[k]) for k in free})
+    floats = 1.0 if getattr(expr, "atoms", lambda *_: set())(sp.Float) else 0.0
+    if isinstance(value, sp.MatrixBase):
+        return [np.array(value.evalf(30).tolist(), dtype=np.float64), np.array(floats)]
+    return [np.array(float(sp.N(value, 30))), np.array(floats)]
+
+
+def evaluate(case, ns, inputs):
+    """One case of a question: a call, a variable's value, or a sympy expression's value."""
+    name = case["name"]
+    if name not in ns:
+        raise NameError(f"{name} is not defined")
+    target = ns[name]
+    if case["kind"] == "call":
+        if not callable(target):
+            raise TypeError(f"{name} should be a function")
+        args = [np.array(inputs[k]) if isinstance(k, str) and k in inputs else k for k in case["args"]]
+        return as_arrays(limited(CALL_SECONDS, lambda: target(*args)), name)
+    if case["kind"] == "value":
+        return as_arrays(target, name)
+    return numeric(target, case["points"], name)
+
+
+def answer(question, ns, inputs):
+    """Every case of a question: (a list of arrays per case, None), or (None, the first error)."""
+    groups = []
+    for k, case in enumerate(question["cases"]):
+        try:
+            groups.append(evaluate(case, ns, inputs))
+        except Overtime:
+            return None, f"case {k + 1}: did not finish within {CALL_SECONDS:g} s"
+        except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
+            return None, f"case {k + 1}: {type(exc).__name__}: {str(exc)[:300]}"
+    return groups, None
+
+
+def send(out, question, round_, groups, error):
+    blobs = []
+    for array in (a for group in groups or [] for a in group):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        blobs.append(buffer.getvalue())
+    header = {"question": question, "round": round_, "error": error, "sizes": [len(b) for b in blobs],
+              "groups": [len(group) for group in groups or []]}
+    out.write(json.dumps(header).encode() + b"\n" + b"".join(blobs))
+    out.flush()
+
+
+# ---------------------------------------------------------------- the notebook
+
+def code_cells(path):
+    cells = json.loads(open(path, encoding="utf-8").read()).get("cells", [])
+    for cell in cells:
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else str(source)
+            # IPython magics and shell lines are not Python; the grader skips them
+            yield "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def run_cell(source, ns, index, notes):
+    try:
+        limited(CELL_SECONDS, exec, compile(source, f"<cell {index}>", "exec"), ns)
+    except Overtime:
+        notes.append(f"cell {index} did not finish within {CELL_SECONDS:g} s and was stopped (an endless loop?)")
+    except BaseException as exc:  # noqa: BLE001
+        notes.append(f"cell {index} raised {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def main(job):
+    if os.environ.get("BN_LIB_PARENT"):          # the book's lib, which the notebooks import
+        sys.path.insert(0, os.environ["BN_LIB_PARENT"])
+    request = json.loads(open(os.path.join(job, "request.json"), encoding="utf-8").read())
+    with np.load(os.path.join(job, "inputs.npz"), allow_pickle=False) as data:
+        inputs = {k: data[k] for k in data.files}
+    out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+    stub_otter()
+    ns, notes, answered = {"__name__": "__main__"}, [], set()
+    for index, source in enumerate(code_cells(os.path.join(job, "submission.ipynb"))):
+        run_cell(source, ns, index, notes)
+        for question in request["questions"]:
+            names = {c["name"] for c in question["cases"]}
+            if question["name"] not in answered and names <= set(ns):
+                groups, error = answer(question, ns, inputs)
+                send(out, question["name"], index, groups, error)
+                if error is None:
+                    answered.add(question["name"])
+    for question in request["questions"]:      # the notebook's final state decides
+        groups, error = answer(question, ns, inputs)
+        send(out, question["name"], "final", groups, error)
+    send(out, "_notes", "final", [], json.dumps(notes[:20]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,163 @@
+"""Run ``runner.py`` on one submission inside bubblewrap, and read back its results.
+
+The sandbox (Debian's ``bubblewrap``): new user, PID, network, IPC and UTS namespaces (no
+network at all), user ``nobody``, no capabilities; the system, the Python environment and
+the book's ``lib`` mounted read-only; a private empty ``/tmp`` and home; the job folder (the
+submission and the grader's inputs, nothing else) read-only. ``prlimit`` caps memory,
+processes and CPU time; the grader's wall-clock limit kills the sandbox, and with it every
+process the submission started (they live in its PID namespace, whose first process dies).
+Hidden tests, references and solutions are never inside: they stay in the grader.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+RUNNER = Path(__file__).resolve().with_name("runner.py")
+MAX_OUTPUT = 64 * 2 ** 20          # bytes of results read back, at most
+MEMORY = 2 * 2 ** 30               # address space of the submission
+PROCESSES = 64                     # processes and threads of the submission's user
+
+
+class SandboxMissing(RuntimeError):
+    pass
+
+
+_RUNNING: set = set()            # the sandboxes running now, for kill_all()
+
+
+def kill_all() -> None:
+    """Kill every running sandbox (the grader is being stopped): their process trees end."""
+    for proc in list(_RUNNING):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def bwrap() -> str:
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxMissing("bubblewrap (bwrap) is not installed: `make grade` and `make test` "
+                             "install Debian's bubblewrap; or apt-get install bubblewrap")
+    return path
+
+
+def lib_parent() -> str:
+    """The folder holding the ``lib`` this grader imports (the repository, or a zip's files/)."""
+    import lib
+    return str(Path(lib.__file__).resolve().parents[1])
+
+
+def _mounts() -> list[str]:
+    """Read-only mounts: the system, the interpreter, the environment, lib and the runner."""
+    paths = ["/usr", "/etc/alternatives", "/etc/ssl", sys.base_prefix, sys.prefix,
+             str(Path(lib_parent()) / "lib"), str(RUNNER.parent)]
+    args = []
+    for path in dict.fromkeys(paths):
+        if Path(path).exists():
+            args += ["--ro-bind", path, path]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(target), f"/{link}"]
+        elif target.is_dir():
+            args += ["--ro-bind", str(target), f"/{link}"]
+    return args
+
+
+_WORKS: dict = {}
+
+
+def bwrap_works() -> bool:
+    """Whether bubblewrap can make its namespaces here (not in every container: Gradescope's
+    Docker images, for one, usually forbid unprivileged user namespaces)."""
+    if "ok" not in _WORKS:
+        try:
+            probe = subprocess.run([bwrap(), "--unshare-all", "--ro-bind", "/", "/", "true"],
+                                   capture_output=True, timeout=30)
+            _WORKS["ok"] = probe.returncode == 0
+        except (SandboxMissing, OSError, subprocess.TimeoutExpired):
+            _WORKS["ok"] = False
+    return _WORKS["ok"]
+
+
+def fallback(job: Path, cell_seconds: float, call_seconds: float) -> list[str]:
+    """Without bubblewrap: the same limits, as user nobody when the grader is root (the job
+    folder is world-readable; the rest of the grader's files are not, and the network is not
+    cut). The instructors page says what this does not protect."""
+    drop = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
+            if os.geteuid() == 0 and shutil.which("setpriv") else [])
+    return ["env", "-i", "HOME=/tmp", "PATH=/usr/bin:/bin", "MPLBACKEND=Agg", "OMP_NUM_THREADS=1",
+            f"BN_LIB_PARENT={lib_parent()}",
+            f"BN_CELL_SECONDS={cell_seconds}", f"BN_CALL_SECONDS={call_seconds}", *drop,
+            "prlimit", f"--as={MEMORY}", f"--nproc={PROCESSES}", "--core=0", "--fsize=0",
+            "--", sys.executable, "-I", str(RUNNER), str(job)]
+
+
+def command(job: Path, cell_seconds: float, call_seconds: float) -> list[str]:
+    if not bwrap_works():
+        return fallback(job, cell_seconds, call_seconds)
+    return [bwrap(), "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session", "--tmpfs", "/tmp", *_mounts(),   # /tmp first: a
+            "--proc", "/proc", "--dev", "/dev", "--dir", "/home/student",            # mount under it stays
+            "--ro-bind", str(job), "/job", "--chdir", "/home/student", "--clearenv",
+            "--setenv", "HOME", "/home/student", "--setenv", "PATH", "/usr/bin:/bin",
+            "--setenv", "MPLBACKEND", "Agg", "--setenv", "BN_LIB_PARENT", lib_parent(),
+            "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1",
+            "--setenv", "BN_CELL_SECONDS", str(cell_seconds), "--setenv", "BN_CALL_SECONDS", str(call_seconds),
+            "prlimit", f"--as={MEMORY}", f"--nproc={PROCESSES}", "--core=0", "--fsize=0",
+            "--", sys.executable, "-I", str(RUNNER), "/job"]
+
+
+def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float = 30):
+    """Run the sandbox on ``job``; return (frames, note): the frames read, and why it stopped."""
+    os.chmod(job, 0o755)
+    for file in job.iterdir():
+        os.chmod(file, 0o644)
+    proc = subprocess.Popen(command(job, cell_seconds, call_seconds), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    note = None
+    _RUNNING.add(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        note = f"the submission did not finish within {timeout:g} s and was stopped"
+    finally:
+        _RUNNING.discard(proc)
+    if note is None and proc.returncode not in (0, None):
+        note = f"the submission's process ended with status {proc.returncode}"
+        if b"bwrap:" in err:
+            note += f" ({err.decode(errors='replace').strip()[-300:]})"
+    return frames(out[:MAX_OUTPUT]), note
+
+
+def frames(data: bytes) -> list[dict]:
+    """Parse the runner's frames; stop at the first malformed one (it is the student's)."""
+    found, stream = [], io.BytesIO(data)
+    while True:
+        line = stream.readline()
+        if not line:
+            return found
+        try:
+            header = json.loads(line)
+            sizes, counts = [int(n) for n in header["sizes"]], [int(n) for n in header["groups"]]
+            if sum(counts) != len(sizes) or min(counts + sizes, default=0) < 0:
+                return found
+            arrays = [np.load(io.BytesIO(stream.read(n)), allow_pickle=False) for n in sizes]
+            groups = [arrays[sum(counts[:k]):sum(counts[:k + 1])] for k in range(len(counts))]
+            error = header["error"]
+            found.append({"question": str(header["question"]), "round": str(header["round"]),
+                          "error": None if error is None else str(error)[:500], "groups": groups})
+        except (ValueError, KeyError, TypeError, OSError, EOFError):
+            return found
