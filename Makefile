@@ -25,12 +25,13 @@ help:
 $(BIN)/python:
 	@echo ">> creating the virtual environment $(VENV) (Python: $(PYTHON))"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 
 $(BOOK_STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	@echo ">> installing the book's requirements (requirements.txt) and lib (pip install -e .)"
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install -qq -r requirements.txt
+	@# lib is imported from the checkout (editable); setuptools says so in a warning that is no news here
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -qq --no-deps -e .
 	@touch $@
 
 # JavaScript the site serves itself (Thebe for Live Code): pinned npm tarballs, hash-checked.
@@ -64,7 +65,7 @@ install: $(BOOK_STAMP) $(VENDOR_STAMP)
 
 $(TEST_STAMP): requirements-test.txt $(BOOK_STAMP) $(VENDOR_STAMP)
 	@echo ">> installing the test tools (requirements-test.txt)"
-	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	$(BIN)/python -m pip install -qq -r requirements-test.txt
 	@if ! command -v chromium >/dev/null; then \
 	  echo ">> installing Debian's chromium for the browser tests (apt-get)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \

@@ -257,16 +257,27 @@ def _backward_rowwise(dy, c):
     + \\partial J/\\partial\\sigma^2\\cdot(-\\tfrac2N)\\sum_j(x_j-\\mu)`.
     All rows are evaluated at once; row i of each array is example i.
     """
+    direct, via_var, via_mu = rowwise_paths(dy, c)
+    return direct + via_var + via_mu, (dy * c.x_hat).sum(axis=0), dy.sum(axis=0)
+
+
+def rowwise_paths(dy, cache):
+    r"""The three terms of chapter 3's row-wise gradient, one array each, shape (N, D).
+
+    ``direct`` is :math:`\tfrac1s\,\partial J/\partial\hat x_i`, ``via_var`` is
+    :math:`\partial J/\partial\sigma^2\cdot 2(x_i-\mu)/N` and ``via_mu`` is
+    :math:`\tfrac1N\,\partial J/\partial\mu`; their sum is ``dx`` of
+    ``backward(dy, cache, method="rowwise")`` (which adds them). No input checks: ``cache``
+    comes from :func:`forward` and ``dy`` has its shape.
+    """
+    c = cache
     N = dy.shape[0]
     xc = c.x - c.mu
     var_eps = c.var + c.x.dtype.type(c.eps)
-    dbeta = dy.sum(axis=0)
-    dgamma = (dy * c.x_hat).sum(axis=0)
     dx_hat = c.gamma * dy
     dvar = -0.5 * var_eps ** -1.5 * (dx_hat * xc).sum(axis=0)
     dmu = -c.inv_std * dx_hat.sum(axis=0) + dvar * (-2.0 / N) * xc.sum(axis=0)
-    dx = dx_hat * c.inv_std + dvar * 2 * xc / N + dmu / N
-    return dx, dgamma, dbeta
+    return dx_hat * c.inv_std, dvar * 2 * xc / N, np.broadcast_to(dmu / N, dy.shape)
 
 
 def _backward_columnwise(dy, c):

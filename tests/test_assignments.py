@@ -210,3 +210,36 @@ def test_bad_submissions_are_graded_and_the_next_one_normally(dist, tmp_path):
     assert "could not be graded" in " ".join(not_json["notes"])
     assert reports[-1]["score"] == reports[-1]["possible"] == 10
     assert out.count("\nscore: ") + out.startswith("score: ") == len(BAD) + 2
+
+
+def test_a_course_folder_is_graded_in_parallel_into_a_csv_for_the_lms(dist, tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for k in range(3):
+        (folder / f"student{k}.ipynb").write_bytes(solutions_notebook(dist, "bn_backward").read_bytes())
+    (folder / "student9.ipynb").write_bytes(student_notebook(dist, "bn_backward").read_bytes())
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([sys.executable, str(TOOLS / "grade.py"), str(folder), "-j", "2",
+                           "--assignment", "bn_backward", "--csv", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    import csv
+    rows = list(csv.DictReader(out.open()))
+    assert [r["student"] for r in rows] == ["student0", "student1", "student2", "student9"]
+    assert rows[0].keys() >= {"assignment", "q1_params", "q2_staged", "q3_simplified", "total", "possible", "notes"}
+    assert [r["total"] for r in rows] == ["10", "10", "10", "0"] and {r["possible"] for r in rows} == {"10"}
+    assert rows[0]["q2_staged"] == "4" and rows[3]["q2_staged"] == "0"
+
+
+def test_a_reference_never_comes_from_the_students_own_function(dist, tmp_path):
+    """bn_gradient_scale q2 used to divide two values of the student's grad_norm: a constant
+    grad_norm made the ratio 1 and still scored. The reference now comes from lib."""
+    nb = nbformat.read(solutions_notebook(dist, "bn_gradient_scale"), as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "def grad_norm" in c.source)
+    cell.source = "def grad_norm(x, dy, a, eps=1e-5):\n    return 1.0\n"
+    path = tmp_path / "bn_gradient_scale_constant.ipynb"
+    nbformat.write(nb, path)
+    out, reports = grade_cli(dist, path)
+    q = reports[0]["questions"]
+    assert q["q1_grad_norm"]["score"] == 0 and q["q2_scale"]["score"] == 0, q
+    assert "scale invariant, but the gradient is not" in q["q2_scale"]["message"]

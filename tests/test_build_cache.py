@@ -34,6 +34,7 @@ def warm_copy(built_book, tmp_path_factory):
     shutil.copytree(ROOT / "lib", repo / "lib", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("requirements.txt", "CITATION.cff"):             # what the build reads besides book/
         shutil.copy(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "assignments" / "masters", repo / "assignments" / "masters")  # the puller links
     return repo
 
 

@@ -343,3 +343,63 @@ def test_table_prints_as_its_text_not_its_repr():
     t = E.table([{"N": 4, "spread": 0.5}], title="noise")
     shown = PlainTextFormatter()(t)
     assert shown == str(t) and "\\n" not in shown and not shown.startswith("'")
+
+
+# -- the derivation's widgets (lib.experiments.derivation): what their pages say ------------
+
+def test_a_normalized_batch_has_mean_0_and_variance_1_and_ignores_the_scale():
+    from lib.experiments.derivation import batch_statistics
+    from lib.widgets.derivation import LAYER_BATCH_SIZES, LAYER_SCALES
+    for N in LAYER_BATCH_SIZES:
+        at_one = batch_statistics(N, 1.0)["x_hat"]
+        for scale in LAYER_SCALES:
+            d = batch_statistics(N, scale)
+            assert np.allclose(d["x_hat"].mean(axis=0), 0, atol=1e-9)
+            assert np.allclose(d["x_hat"].var(axis=0), d["batch_var"] / (d["batch_var"] + 1e-5))
+            assert np.abs(d["x_hat"] - at_one).max() < 1e-2, "the scale visibly moves the normalized batch"
+            assert not np.allclose(d["x_inference"], d["x_hat"]), "inference equals training mode"
+
+
+def test_the_jacobian_of_a_column_is_dense_except_at_n_2_without_eps():
+    from lib import batchnorm as bn, gradcheck
+    from lib.experiments.derivation import column_jacobian
+    from lib.widgets.derivation import JACOBIAN_EPS, JACOBIAN_SIZES
+    for N in JACOBIAN_SIZES:
+        for eps in JACOBIAN_EPS:
+            d = column_jacobian(N, eps)
+            if N == 2 and eps == 0:
+                assert d["zero_entries"] == 4 and d["largest"] < 1e-12
+            else:
+                assert d["zero_entries"] == 0, (N, eps)
+    d = column_jacobian(5, 0.1)
+    one, zero = np.ones(1), np.zeros(1)
+    numeric = np.array([gradcheck.numerical_gradient(lambda z: bn.forward(z, one, zero, 0.1)[0][i], d["x"])
+                        for i in range(5)])
+    assert gradcheck.rel_error(numeric, d["J"]) < 1e-6
+
+
+def test_the_three_paths_add_up_and_the_variance_path_vanishes_at_the_mean():
+    from lib import batchnorm as bn
+    from lib.experiments.derivation import path_contributions
+    from lib.widgets.derivation import PATH_BATCH_SIZES, SHIFTS
+    for N in PATH_BATCH_SIZES:
+        assert abs(path_contributions(0.0, N)["via_var"]) < 1e-12
+        for shift in SHIFTS:
+            d = path_contributions(shift, N)
+            assert np.isclose(d["direct"] + d["via_var"] + d["via_mu"], d["total"])
+    x, dy = np.random.default_rng(3).normal(size=(6, 2)), np.random.default_rng(4).normal(size=(6, 2))
+    _, cache = bn.forward(x, np.ones(2), np.zeros(2))
+    direct, via_var, via_mu = bn.rowwise_paths(dy, cache)
+    assert np.allclose(direct + via_var + via_mu, bn.backward(dy, cache, "simplified")[0])
+    assert np.allclose(via_mu, via_mu[0]), "the path through mu differs between examples"
+
+
+def test_p_g_is_perpendicular_to_x_hat_only_without_eps():
+    from lib.experiments.derivation import projection_plane
+    from lib.widgets.derivation import ANGLES, PROJECTION_EPS
+    for angle in ANGLES:
+        assert abs(projection_plane(angle, 0.0)["cos_Pg_xhat"]) < 1e-12
+        for eps in PROJECTION_EPS[1:]:
+            d = projection_plane(angle, eps)
+            assert 0 < d["delta"] < 1 and np.isclose(d["delta"], eps / (1 / 3 + eps)), d
+    assert max(abs(projection_plane(a, 0.5)["cos_Pg_xhat"]) for a in ANGLES) > 0.05

@@ -17,7 +17,11 @@ from lib.widgets.static import representative
 FACTORIES = {"batch-size": widgets.batch_size_widget,
              "scale": widgets.scale_widget,
              "depth": widgets.depth_widget,
-             "learning-rate": widgets.learning_rate_widget}
+             "learning-rate": widgets.learning_rate_widget,
+             "layer-batch": widgets.batch_widget,
+             "jacobian": widgets.jacobian_widget,
+             "paths": widgets.paths_widget,
+             "projection": widgets.projection_widget}
 
 CDN_WIDGET_JS = re.compile(r"require(\.min)?\.js|embed-amd|html-manager|@jupyter-widgets|"
                            r"unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com")
@@ -56,6 +60,8 @@ def _has_content(fig) -> bool:
         if any(len(c.get_offsets()) or len(c.get_paths()) for c in ax.collections):
             return True
         if any(t.get_text().strip() for t in ax.texts):
+            return True
+        if any(np.size(image.get_array()) > 1 for image in ax.images):
             return True
     return False
 
@@ -120,7 +126,8 @@ def test_static_html_is_cached_on_disk_under_its_fingerprint(tmp_path, monkeypat
 
 # -- the live figure ----------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["batch-size", "scale", "learning-rate"])
+@pytest.mark.parametrize("name", ["batch-size", "scale", "learning-rate", "layer-batch", "jacobian",
+                                  "paths", "projection"])
 def test_every_live_grid_point_draws_a_non_empty_figure(name):
     w = FACTORIES[name]()
     for values in w.grid():
@@ -188,7 +195,7 @@ def test_reusing_the_axes_draws_the_same_picture_as_a_fresh_figure(name):
     fresh.reuse_axes = False                # a new Axes for every frame
     points = list(reused.grid(static=True))
     # a path through explained and plain frames, linear/log, BN on/off
-    points = points[::{"batch-size": 2, "scale": 2, "depth": 3, "learning-rate": 1}[name]]
+    points = points[::{"batch-size": 2, "scale": 2, "depth": 3, "learning-rate": 1}.get(name, 3)]
     for values in points:
         a = np.asarray(Image.open(io.BytesIO(reused.png(40, **values))))
         b = np.asarray(Image.open(io.BytesIO(fresh.png(40, **values))))
@@ -262,9 +269,12 @@ def test_static_html_has_one_frame_per_grid_point_and_the_controls(name, static)
         if c.numeric:
             (ctl,) = tags.find("input", type="range", data_control=c.key)
             assert ctl["max"] == str(len(c.static) - 1) and ctl["aria-valuetext"]
+            assert tags.find("output", data_control=c.key), "a slider shows its value beside it"
         else:
             (ctl,) = tags.find("select", data_control=c.key)
-        assert tags.find("output", data_control=c.key)
+            assert not tags.find("output", data_control=c.key), "a drop-down's value shown twice"
+    (status,) = tags.find("p", **{"class": "bn-status"})
+    assert status["role"] == "status" and status["aria-label"]
     assert tags.find("script"), "the frames are switched by an inline script"
 
 

@@ -26,12 +26,14 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from sphinx.util import logging
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
 BRANCH = "notebooks"            # .github/workflows/book.yml publishes _build/notebooks here
 COLAB = "https://colab.research.google.com"
 SOURCE_ENV = "BNBOOK_LIB_SOURCE"  # a test points the install cell at a local checkout
+LOGGER = logging.getLogger(__name__)
 
 INSTALL = '''\
 # Colab or a plain Jupyter: install the book's `lib` if it is missing (here it does nothing
@@ -240,7 +242,11 @@ def write_notebook(app, pagename, templatename, context, doctree) -> None:
     build = Path(app.outdir).parent
     converter = Converter(glue_values(build / "jupyter_execute" / f"{pagename}.glue.json"), Resolver(app, pagename))
     resolver = converter.resolve
-    nb = chapter_notebook(md, converter, resolver.page(pagename), install_source(app))
+    try:
+        nb = chapter_notebook(md, converter, resolver.page(pagename), install_source(app))
+    except KeyError as exc:   # a chapter that failed to run glued nothing: say so, do not abort
+        LOGGER.warning(f"{pagename}: no notebook written ({exc.args[0]})", location=pagename)
+        return
     for target in (build / "notebooks" / f"{pagename}.ipynb", Path(app.outdir) / "_sources" / f"{pagename}.ipynb"):
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
@@ -275,13 +281,23 @@ def puller_path(repo_url: str, target: str) -> str:
     return f"/hub/user-redirect/git-pull?{query}"
 
 
+def assignments_folder(srcdir) -> Path:
+    """``assignments/masters`` beside book/, or beside the lib the build imports (a copy of book/)."""
+    import importlib.util
+    lib = Path(next(iter(importlib.util.find_spec("lib").submodule_search_locations)))
+    for root in (Path(srcdir).parent, lib.parent):
+        if (root / "assignments" / "masters").is_dir():
+            return root / "assignments" / "masters"
+    raise FileNotFoundError(f"notebooks: no assignments/masters beside {srcdir} or {lib.parent}")
+
+
 class PullerLinks(SphinxDirective):
     """``{nbgitpuller-links}``: a table of nbgitpuller links, one per assignment and one for
     the chapters, from the repository address; a field for the hub's address completes them."""
 
     def run(self):
         repo = self.config.html_theme_options.get("repository_url", "")
-        masters = sorted(p.stem for p in (Path(self.env.srcdir).parent / "assignments" / "masters").glob("*.py"))
+        masters = sorted(p.stem for p in assignments_folder(self.env.srcdir).glob("*.py"))
         rows = [("All chapters", "chapters")] + [(f"Assignment <code>{m}</code>", f"assignments/{m}/{m}.ipynb")
                                                  for m in masters]
         esc = html.escape

@@ -13,10 +13,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.transforms import ScaledTranslation
 
-__all__ = ["BLUE", "ORANGE", "GREEN", "GREY", "RED", "new_figure", "axes_of", "axes_inches",
+__all__ = ["BLUE", "ORANGE", "GREEN", "GREY", "RED", "BAND", "new_figure", "axes_of", "axes_inches",
            "wrap", "explain", "make_room", "require"]
 
 BLUE, ORANGE, GREEN, GREY, RED = "#1f77b4", "#d95f02", "#1b9e77", "#555555", "#c0392b"
+BAND = "#f2bcbc"
+"""An opaque light red for shaded ranges: a tint drawn with a low alpha is so close to white
+that the static frames' 16-colour palette merges it into the background."""
 
 
 def new_figure(n_panels, width=None):

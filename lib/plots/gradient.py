@@ -15,7 +15,7 @@ import numpy as np
 
 from lib import batchnorm as bn
 from lib.experiments import RELU_RATE_LIMIT
-from lib.plots.common import (BLUE, GREEN, GREY, ORANGE, RED, axes_of, explain,
+from lib.plots.common import (BAND, BLUE, GREEN, GREY, ORANGE, RED, axes_of, explain,
                               new_figure, require)
 
 __all__ = ["plot_normalization", "plot_batch_noise", "plot_scale_response", "plot_depth_profile",
@@ -93,7 +93,7 @@ def plot_scale_response(data, ax=None):
         out.set_ylabel("‖BN(a·x) − x̂‖ / ‖x̂‖")
         out.set_title("output: invariant until a²σ² ~ ε", fontsize=9)
         if band:
-            out.axvspan(*band, color=RED, alpha=0.12, lw=0)
+            out.axvspan(*band, color=BAND, lw=0, zorder=0)
         if not data["explanation"]:      # the explanation takes the top of this panel
             out.legend(fontsize=7, loc="upper right")
     grad_ax.loglog(grid, data["grad_norm_grid"], color=BLUE, label="‖∂J/∂x‖, simulated")
@@ -101,7 +101,7 @@ def plot_scale_response(data, ax=None):
     if np.isfinite(data["grad_cap"]):
         grad_ax.axhline(data["grad_cap"], ls=":", color=GREEN, label="cap ‖g − ḡ‖/√ε")
     if band:
-        grad_ax.axvspan(*band, color=RED, alpha=0.12, lw=0, label="a²σ² within 100× of ε")
+        grad_ax.axvspan(*band, color=BAND, lw=0, zorder=0, label="a²σ² within 100× of ε")
     if a > 0 and np.isfinite(data["grad_norm"]):
         grad_ax.loglog([a], [data["grad_norm"]], "o", color=ORANGE, ms=8, label=f"a = {a:.3g}")
     grad_ax.set_xlabel("scale a  (x → a·x)")

@@ -36,7 +36,10 @@ The package, one concern a module:
 :mod:`~lib.widgets.chapter8`
     the three widgets of chapter 8;
 :mod:`~lib.widgets.chapter9`
-    the learning-rate widget of chapter 9.
+    the learning-rate widget of chapter 9;
+:mod:`~lib.widgets.derivation`
+    the widgets of the derivation: a batch before and after (chapter 1), the Jacobian of a
+    column (chapter 2), the three paths (chapter 3), the projection in the plane (chapter 6).
 
 Markers of the static HTML (stable: the browser tests rely on them)
 -------------------------------------------------------------------
@@ -53,8 +56,12 @@ Markers of the static HTML (stable: the browser tests rely on them)
     a categorical control (activation, batch norm on/off); option values are
     indices.
 ``output.bn-value[data-control=KEY]``
-    the current value of control KEY as text, e.g. ``8`` for N = 8 (the
-    same text as the slider's ``aria-valuetext``).
+    the current value of slider KEY as text, e.g. ``8`` for N = 8 (the
+    same text as the slider's ``aria-valuetext``; hidden from screen readers,
+    which read the slider). A drop-down shows its own value.
+``p.bn-status[role=status]``
+    a visually hidden live region: after a move it reads the new frame's
+    description (its ``alt``).
 ``img.bn-frame[data-key=I-J-...]``
     one frame per grid point; ``I-J-...`` are the control indices in the
     order of the controls. Exactly one frame is visible, the others carry
@@ -63,8 +70,9 @@ Markers of the static HTML (stable: the browser tests rely on them)
 Control keys (KEY above, and the keywords of ``update``): ``batch-size``
 has ``N``; ``scale`` has ``a`` and ``eps``; ``depth`` has ``depth``,
 ``batch_size`` (sliders), ``activation`` and ``batchnorm`` (drop-downs).
-The static grids are coarser than the live ones for ``a``, ``depth`` and
-``batch_size`` (``STATIC_*`` below), to keep 16, 24 and 40 frames.
+The static grids are coarser than the live ones for ``a`` and ``batch_size``
+(``STATIC_*`` below); the depth slider offers every depth from 10 to 50 in
+steps of 10.
 
 Timing
 ------
@@ -87,9 +95,10 @@ from lib.widgets.chapter8 import (BATCH_SIZES, DEPTH_BATCH_SIZES, DEPTHS, EPSILO
                                   STATIC_DEPTH_BATCH_SIZES, STATIC_DEPTHS, STATIC_SCALES,
                                   batch_size_widget, depth_widget, scale_widget)
 from lib.widgets.chapter9 import learning_rate_widget
+from lib.widgets.derivation import batch_widget, jacobian_widget, paths_widget, projection_widget
 from lib.widgets.control import Control
 from lib.widgets.figure import SliderFigure
 from lib.widgets.static import CACHE_ENV, STATIC_ENV, cache_dir, static_enabled
 
 __all__ = ["Control", "SliderFigure", "batch_size_widget", "scale_widget", "depth_widget",
-           "learning_rate_widget"]
+           "learning_rate_widget", "batch_widget", "jacobian_widget", "paths_widget", "projection_widget"]

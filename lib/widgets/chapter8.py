@@ -107,7 +107,7 @@ DEPTHS = (1, 2, 3, 5, 10, 20, 30, 40, 50)
 """Depths of the live depth slider."""
 DEPTH_BATCH_SIZES = (1, 2, 3, 4, 5, 8, 16, 32, 64, 128)
 """Batch sizes of the live depth widget."""
-STATIC_DEPTHS = (10, 50)
+STATIC_DEPTHS = (10, 20, 30, 40, 50)
 STATIC_DEPTH_BATCH_SIZES = (2, 4, 8, 32, 128)
 
 

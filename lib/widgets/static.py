@@ -99,22 +99,30 @@ def cache_path(fig, start):
     return folder / f"{fig.name}-{fig.fingerprint[:12]}-{digest}.html"
 
 
+# A slider as wide as a phone allows and tall enough to touch: every position of a 16-stop
+# slider is 1.3 rem or more wide. Values show beside the slider; a select shows its own.
+SLIDER_STYLE = "width:min(22rem,100%);min-height:1.75rem;accent-color:#1f77b4"
+# Visually hidden, still read: the live region that announces each new frame's description.
+HIDDEN_STYLE = ("position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
+                "white-space:nowrap")
+
+
 def _control_html(c, i):
-    """The control and its value display, at static grid position ``i``."""
+    """The control at static grid position ``i``, labelled, with its value (sliders)."""
     esc = html.escape
     labels = esc(json.dumps([c.fmt(v) for v in c.static]), quote=True)
     attrs = f'data-control="{esc(c.key)}" data-labels="{labels}"'
-    if c.numeric:
-        ctl = (f'<input type="range" class="bn-slider" {attrs} min="0" '
-               f'max="{len(c.static) - 1}" step="1" value="{i}" '
-               f'aria-valuetext="{esc(c.fmt(c.static[i]))}">')
-    else:
+    if not c.numeric:
         opts = "".join(f'<option value="{j}"{" selected" if j == i else ""}>'
                        f'{esc(c.fmt(v))}</option>' for j, v in enumerate(c.static))
-        ctl = f'<select class="bn-choice" {attrs}>{opts}</select>'
-    return (f'<span><label>{esc(c.label)} {ctl}</label> '
-            f'<output class="bn-value" data-control="{esc(c.key)}" '
-            f'aria-live="polite">{esc(c.fmt(c.static[i]))}</output></span>')
+        return (f'<span><label><span style="white-space:nowrap">{esc(c.label)}</span> '
+                f'<select class="bn-choice" {attrs} style="min-height:1.75rem">{opts}</select></label></span>')
+    ctl = (f'<input type="range" class="bn-slider" {attrs} min="0" max="{len(c.static) - 1}" '
+           f'step="1" value="{i}" aria-valuetext="{esc(c.fmt(c.static[i]))}" style="{SLIDER_STYLE}">')
+    return (f'<span style="display:flex;align-items:center;gap:0.5em;flex:1 1 16rem">'
+            f'<label style="display:inline-flex;align-items:center;gap:0.5em;flex:1 1 auto">'
+            f'<span style="white-space:nowrap">{esc(c.label)}</span> {ctl}</label><output class="bn-value" data-control="{esc(c.key)}" aria-hidden="true">'
+            f'{esc(c.fmt(c.static[i]))}</output></span>')
 
 
 def render(fig, start) -> str:
@@ -126,7 +134,9 @@ def render(fig, start) -> str:
              '<div class="bn-controls" style="display:flex;flex-wrap:wrap;'
              'gap:0.4em 1.5em;align-items:center;margin-bottom:0.3em">']
     parts += [_control_html(c, c.index(start[c.key], static=True)) for c in fig.controls]
-    parts.append('</div><div class="bn-frames">')
+    parts.append(f'</div><p class="bn-status" role="status" aria-label="{esc(fig.title, quote=True)}: '
+                 f'frame shown" style="{HIDDEN_STYLE}"></p>'
+                 '<div class="bn-frames">')
     width, height = (int(round(s * fig.static_dpi)) for s in fig.figsize)
     for values in fig.grid(static=True):
         key = "-".join(str(c.index(values[c.key], static=True)) for c in fig.controls)
@@ -178,17 +188,23 @@ def frame_grid(fig, dpi: int = 150) -> bytes:
     return png_bytes(grid, dpi)
 
 
-# Wires every not-yet-ready static widget on the page: the controls pick a
-# frame by its data-key, the <output> and aria-valuetext follow.
+# Wires every not-yet-ready static widget on the page: the controls pick a frame by its
+# data-key; the value beside a slider and its aria-valuetext follow; the status region reads
+# the new frame's description after a move. After the browser's Back button the controls
+# come back where the reader left them, and so does the frame ("pageshow").
 STATIC_JS = """(function(){document.querySelectorAll('.bn-static-widget:not([data-ready])')\
 .forEach(function(root){root.setAttribute('data-ready','');\
-var ctls=root.querySelectorAll('.bn-slider,.bn-choice'),imgs=root.querySelectorAll('img.bn-frame');\
-function show(){var key=[];ctls.forEach(function(el){var i=+el.value,\
+var ctls=root.querySelectorAll('.bn-slider,.bn-choice'),imgs=root.querySelectorAll('img.bn-frame'),\
+status=root.querySelector('.bn-status');\
+function show(announce){var key=[];ctls.forEach(function(el){var i=+el.value,\
 t=JSON.parse(el.getAttribute('data-labels'))[i],k=el.getAttribute('data-control');key.push(i);\
-root.querySelector('output[data-control="'+k+'"]').textContent=t;\
-if(el.type==='range'){el.setAttribute('aria-valuetext',t);}});key=key.join('-');\
-imgs.forEach(function(img){img.hidden=img.getAttribute('data-key')!==key;});}\
-ctls.forEach(function(el){el.addEventListener('input',show);el.addEventListener('change',show);});\
-show();});})();"""
+if(el.type==='range'){el.setAttribute('aria-valuetext',t);\
+var out=root.querySelector('output[data-control="'+k+'"]');if(out){out.textContent=t;}}});\
+key=key.join('-');var shown=null;imgs.forEach(function(img){var on=img.getAttribute('data-key')===key;\
+img.hidden=!on;if(on){shown=img;}});if(announce&&shown&&status){status.textContent=shown.alt;}}\
+ctls.forEach(function(el){el.addEventListener('input',function(){show(true);});\
+el.addEventListener('change',function(){show(true);});});\
+window.addEventListener('pageshow',function(){show(false);});\
+document.addEventListener('DOMContentLoaded',function(){show(false);});show(false);});})();"""
 
 

@@ -1,0 +1,104 @@
+"""Plots of the derivation's widgets (chapters 1, 2, 3 and 6), one function a picture.
+
+Each takes the dict of the matching :mod:`lib.experiments.derivation` function and draws on
+``ax`` (one Axes, or a list of two), as the slider figures of :mod:`lib.widgets` need.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lib.plots.common import BLUE, GREEN, GREY, ORANGE, RED, axes_of
+
+__all__ = ["plot_batch_statistics", "plot_column_jacobian", "plot_path_contributions",
+           "plot_projection_plane"]
+
+
+def plot_batch_statistics(data, ax=None):
+    """Left: the raw batch with its mean and the running mean. Right: the batch normalized
+    with its own statistics (training) and with the running ones (inference)."""
+    fig, (raw, out) = axes_of(ax, 2)
+    x, scale = data["x"], data["scale"]
+    raw.scatter(x[:, 0], x[:, 1], s=14, color=BLUE, label="examples")
+    raw.plot(*data["batch_mean"], "X", color=ORANGE, ms=10, label="batch mean")
+    raw.plot(*data["running_mean"], "+", color=GREEN, ms=14, mew=2.5, label="running mean")
+    reach = 4 * scale * 3.0
+    centre = data["population_mean"]
+    raw.set_xlim(centre[0] - reach, centre[0] + reach)
+    raw.set_ylim(centre[1] - reach, centre[1] + reach)
+    raw.set_title(f"input batch, N = {data['N']}, scale {scale:g}", fontsize=9)
+    raw.set_xlabel("feature 1")
+    raw.set_ylabel("feature 2")
+    raw.legend(fontsize=7, loc="lower right")
+    out.scatter(data["x_hat"][:, 0], data["x_hat"][:, 1], s=14, color=BLUE, label="training: batch statistics")
+    out.scatter(data["x_inference"][:, 0], data["x_inference"][:, 1], s=16, facecolors="none",
+                edgecolors=RED, label="inference: running statistics")
+    out.set_xlim(-4, 4)
+    out.set_ylim(-4, 4)
+    out.axhline(0, color=GREY, lw=0.5)
+    out.axvline(0, color=GREY, lw=0.5)
+    out.set_title("after batch norm (gamma = 1, beta = 0)", fontsize=9)
+    out.set_xlabel("x_hat, feature 1")
+    out.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def plot_column_jacobian(data, ax=None):
+    """The N x N Jacobian as a heat map on a symmetric colour scale (values written when N <= 6)."""
+    fig, (a,) = axes_of(ax, 1)
+    J, N = data["J"], data["N"]
+    top = max(data["largest"], 1e-12)
+    a.imshow(J, cmap="RdBu_r", vmin=-top, vmax=top, interpolation="nearest")
+    a.set_xticks(range(N), [str(k + 1) for k in range(N)] if N <= 8 else [""] * N, fontsize=7)
+    a.set_yticks(range(N), [str(k + 1) for k in range(N)] if N <= 8 else [""] * N, fontsize=7)
+    a.set_xlabel("k (input x_k)")
+    a.set_ylabel("i (output x_hat_i)")
+    a.set_title(f"d x_hat_i / d x_k, N = {N}, eps = {data['eps']:g}", fontsize=9)
+    if N <= 6:
+        for i in range(N):
+            for k in range(N):
+                a.text(k, i, f"{J[i, k]:.2f}", ha="center", va="center", fontsize=7,
+                       color="white" if abs(J[i, k]) > 0.6 * top else "black")
+    return fig
+
+
+def plot_path_contributions(data, ax=None):
+    """Bars: each path's contribution to dJ/dx_0 and their sum."""
+    fig, (a,) = axes_of(ax, 1)
+    names = ["direct", "through sigma^2", "through mu", "total"]
+    values = [data["direct"], data["via_var"], data["via_mu"], data["total"]]
+    a.bar(range(4), values, color=[BLUE, ORANGE, GREEN, GREY])
+    a.set_xticks(range(4), names)
+    a.axhline(0, color="black", lw=0.8)
+    top = 1.15 * max(max(abs(v) for v in values), 1e-3)
+    a.set_ylim(-top, top)
+    a.set_ylabel("contribution to dJ/dx_0")
+    a.set_title(f"example 0 at {data['shift']:+g} sd from the others (x_hat_0 = {data['x_hat0']:.2f}), "
+                f"N = {data['N']}", fontsize=8)
+    a.tick_params(axis="x", labelsize=7)
+    return fig
+
+
+def plot_projection_plane(data, ax=None):
+    """The plane perpendicular to 1: x_hat, g's part in the plane, Pg and what P removed."""
+    fig, (a,) = axes_of(ax, 1)
+
+    def arrow(v, color, label, style="-"):
+        a.annotate("", xy=v, xytext=(0, 0), arrowprops=dict(arrowstyle="->", color=color, lw=2, ls=style))
+        a.plot([], [], color=color, lw=2, ls=style, label=label)
+
+    t = np.linspace(0, 2 * np.pi, 200)
+    radius = np.linalg.norm(data["x_hat"])
+    a.plot(radius * np.cos(t), radius * np.sin(t), color=GREY, lw=0.6, ls=":")
+    arrow(data["x_hat"], ORANGE, "x_hat")
+    arrow(data["g"], GREY, "g (its part in the plane)")
+    arrow(data["Pg"], BLUE, "P g")
+    a.plot([data["Pg"][0], data["g"][0]], [data["Pg"][1], data["g"][1]], color=RED, lw=1.2, ls="--",
+           label="removed by P")
+    a.set_xlim(-2.2, 2.2)
+    a.set_ylim(-2.2, 2.2)
+    a.set_aspect("equal")
+    a.set_xlabel("u = (1, -1, 0)/sqrt 2")
+    a.set_ylabel("w = (1, 1, -2)/sqrt 6")
+    a.set_title(f"N = 3, the plane perpendicular to 1; eps = {data['eps']:g}", fontsize=9)
+    a.legend(fontsize=7, loc="lower left")
+    return fig
