@@ -13,6 +13,8 @@ chapters   each chapter of _toc.yml executed as a Binder reader runs it
            (jupytext -> nbclient, from the chapter's own folder).
 symbolic   the exact checks of lib.symbolic, per page and in total (read from
            the chapter runs, so it runs the chapters too).
+static     every widget of the built site in Chromium: the time a frame switch takes, the
+           bytes each widget adds to its page (bench/static_widgets.py).
 grading    a submission graded in the bubblewrap sandbox against the runner started
            directly (the overhead), and 50 submissions serially against -j 2
            (bench/grading.py).
@@ -53,7 +55,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 BIN = Path(sys.executable).parent
-SECTIONS = ("backward", "widgets", "book", "chapters", "symbolic", "grading")
+SECTIONS = ("backward", "widgets", "book", "chapters", "symbolic", "static", "grading")
 
 SHAPES = ((64, 256), (256, 1024), (1024, 4096))
 QUICK_SHAPES = ((8, 16), (32, 64))
@@ -72,6 +74,7 @@ GOALS = {
     # (issue 14: chapter 9 in at most 60 s; the verification page runs the book's checks twice)
     "chapter_s_pages": {"chapters/09_training.md": 60.0, "verification.md": 60.0},
     "symbolic_total_s": 60.0,
+    "static_switch_ms": 16.0,          # a static frame switch within one display frame
     "grading_overhead": 3.0,           # the sandbox at most triples the time of a submission
     "grading_speedup_j2": 1.5,         # -j 2 grades a batch at least 1.5x faster on two cores
 }
@@ -474,6 +477,10 @@ def evaluate_goals(results):
     if sy and sy.get("total_s") is not None:
         goals.append(goal("all symbolic checks", sy["total_s"], GOALS["symbolic_total_s"],
                           sy["total_s"] <= GOALS["symbolic_total_s"], "s"))
+    st = results.get("static")
+    if st and st.get("worst_median_ms") is not None:
+        goals.append(goal("slowest static frame switch (median over its moves)", st["worst_median_ms"] / 1e3,
+                          GOALS["static_switch_ms"] / 1e3, st["worst_median_ms"] <= GOALS["static_switch_ms"], "s"))
     gr = results.get("grading")
     if gr and gr.get("overhead") is not None:
         goals.append(goal("sandboxed / direct time of one submission", gr["overhead"], GOALS["grading_overhead"],
@@ -562,6 +569,18 @@ def print_table(results):
             out.append(f"Symbolic checks: {sy['checks']} checks, {fmt(sy['total_s'], 's')} in total")
             for r in sy["rows"]:
                 out.append(f"  {r['page']:36} {r['checks']:4} checks {fmt(r['seconds'], 's'):>8}")
+    st = results.get("static")
+    if st:
+        out.append("")
+        if st.get("skipped"):
+            out.append(f"Static widgets: skipped - {st['skipped']}")
+        else:
+            out.append("Static widgets (frame switch: input handler and layout, in Chromium; bytes in the page)")
+            for r in st["rows"]:
+                out.append(f"  {r['name']:14} {r['page']:34} median {r['median']:.2f} ms, max {r['max']:.2f} ms "
+                           f"over {r['moves']} moves, {r['bytes'] / 1e3:.0f} kB")
+            for path, size in st["page_bytes"].items():
+                out.append(f"  page {path:34} {size / 1e6:.2f} MB (HTML, with its widgets)")
     gr = results.get("grading")
     if gr:
         out.append("")
@@ -622,6 +641,10 @@ def main(argv=None):
             results["chapters"] = chapters
         if "symbolic" in only:
             results["symbolic"] = symbolic_from_chapters(chapters)
+    if "static" in only:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from static_widgets import bench_static
+        results["static"] = bench_static(args.quick)
     if "grading" in only:
         sys.path.insert(0, str(ROOT / "bench"))
         from grading import bench_grading

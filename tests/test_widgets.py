@@ -167,6 +167,25 @@ def test_moving_a_live_control_redraws_the_image():
     assert "N = 64" in w._image.tooltip
 
 
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_the_live_view_updates_for_every_position_of_every_control(name):
+    """In a kernel: each control moved through all its values redraws the image and retells it."""
+    w = FACTORIES[name]()
+    w.live
+    for c in w.controls:
+        control = w._widgets[c.key]
+        previous = control.value
+        for value in c.values[::-1] + c.values[1:]:  # from the far end, so every value is a move
+            before = w._image.value
+            control.value = value
+            assert w.values[c.key] == value
+            if value != previous:
+                assert w._image.value != before, f"{name}: moving {c.key} to {value} did not redraw"
+                assert c.text(value) in w._image.tooltip, (name, c.key, value, w._image.tooltip)
+            previous = value
+        control.value = c.default
+
+
 def test_update_sets_values_and_returns_the_drawn_figure():
     w = widgets.depth_widget()
     w.live

@@ -15,8 +15,14 @@
    lib/widgets/), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
 5. The theme's primary sidebar holds the book's title and the search button outside any
    landmark (axe: region). The sidebar itself becomes a named region, in every page written.
+6. The theme ships Font Awesome twice: as web fonts, which its style sheet uses for every
+   ``<i class="fa-...">`` icon, and as ``fontawesome.js`` (1.5 MB), which redraws the same
+   icons as SVG. The script goes; the icons stay, drawn by the fonts.
 """
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 FIRST_VISIT_MODE = (
     'if (!document.documentElement.dataset.mode) {'
@@ -66,18 +72,24 @@ SIDEBAR_LANDMARK = ('<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-
                     'aria-label="Book contents and search">')
 
 
-def sidebar_landmark(app, exception) -> None:
+FONTAWESOME_JS = re.compile(r'<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>\s*')
+
+
+def written_pages(app, exception) -> None:
+    """Fixes 5 and 6, in every HTML page of the build."""
     if exception is not None or app.builder.format != "html":
         return
-    from pathlib import Path
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        if SIDEBAR in text:
-            page.write_text(text.replace(SIDEBAR, SIDEBAR_LANDMARK, 1), encoding="utf-8")
+        fixed = FONTAWESOME_JS.sub("", text.replace(SIDEBAR, SIDEBAR_LANDMARK, 1))
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+    for name in ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt"):
+        (Path(app.outdir) / "_static" / "scripts" / name).unlink(missing_ok=True)
 
 
 def setup(app):
-    app.connect("build-finished", sidebar_landmark)
+    app.connect("build-finished", written_pages)
     app.add_js_file(None, body=FIRST_VISIT_MODE, priority=1)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("html-page-context", fix_bibliography_roles, priority=900)

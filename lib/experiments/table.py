@@ -38,7 +38,10 @@ class Table(str):
         esc = html.escape
         align = ['style="text-align:right"' if num else 'style="text-align:left"'
                  for num in self.numeric]
-        label = esc(self.title or "results", quote=True)
+        # a name of its own: two tables on one page must not be two regions of the same name
+        first = ", ".join(map(str, self.rows[0])) if self.rows else "empty"
+        label = esc(self.title or f"table of {', '.join(map(str, self.columns or ['name', 'value']))}, "
+                    f"{len(self.rows)} rows, first: {first}", quote=True)
         # the wrapper scrolls a table wider than a phone; focusable, so that it scrolls by keyboard
         out = [f'<div class="bn-table-wrap" role="region" tabindex="0" aria-label="{label}">'
                '<table class="bn-table">']
