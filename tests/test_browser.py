@@ -190,6 +190,16 @@ def test_page_reads_offline_and_accessibly(visit, path, metrics):
     assert not math["bare"], f"formulas left untypeset on {path}: {math['bare']}"
     assert not math["errors"], f"MathJax errors on {path}: {math['errors']}"
 
+    # No raw TeX reaches the reader: outside typeset math and code, no \frac, \( or $$.
+    raw = page.evaluate("""() => {
+        const copy = document.querySelector('main, article, .bd-article').cloneNode(true);
+        copy.querySelectorAll('.math, mjx-container, pre, code, script, style, .MathJax').forEach(e => e.remove());
+        const text = copy.textContent;
+        return ['\\frac', '\\(', '$$', '\\partial'].filter(t => text.includes(t))
+               .map(t => text.slice(Math.max(0, text.indexOf(t) - 60), text.indexOf(t) + 40));
+    }""")
+    assert not raw, f"raw TeX on {path}: {raw}"
+
     # Every image has alt text.
     no_alt = page.evaluate("""() => [...document.querySelectorAll('img')]
         .filter(i => !(i.getAttribute('alt') || '').trim()).map(i => i.src.slice(0, 100))""")

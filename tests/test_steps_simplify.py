@@ -211,7 +211,7 @@ def test_methods_agree_and_columns_sum_to_zero(N, D, seed, scale):
 
 def test_page_keeps_the_benchmark_section_before_the_summary():
     headings = [line for line in PAGE.read_text().splitlines() if line.startswith("## ")]
-    assert headings[-3:] == ["## How fast is it?", "## Summary", "## Exercises"]
+    assert headings[-4:] == ["## How fast is it?", "## Summary", "## Check yourself", "## Exercises"]
 
 
 def test_cached_method_gradients_cannot_be_changed():

@@ -8,6 +8,7 @@ HTML table in Jupyter and in the built site.
 from __future__ import annotations
 
 import html
+import itertools
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,9 +26,12 @@ class Table(str):
     (right-aligned), ``title`` an optional caption.
     """
 
+    _made = itertools.count(1)
+
     def __new__(cls, text, *, columns, rows, numeric, title=None):
         self = super().__new__(cls, text)
         self.columns, self.rows, self.numeric, self.title = columns, rows, numeric, title
+        self.number = next(cls._made)
         return self
 
     def _repr_pretty_(self, printer, cycle) -> None:
@@ -38,10 +42,10 @@ class Table(str):
         esc = html.escape
         align = ['style="text-align:right"' if num else 'style="text-align:left"'
                  for num in self.numeric]
-        # a name of its own: two tables on one page must not be two regions of the same name
-        first = ", ".join(map(str, self.rows[0])) if self.rows else "empty"
-        label = esc(self.title or f"table of {', '.join(map(str, self.columns or ['name', 'value']))}, "
-                    f"{len(self.rows)} rows, first: {first}", quote=True)
+        # a name of its own: two tables on one page must not be two regions of the same name, so
+        # an untitled one is numbered in the order the kernel made them (one kernel a page)
+        label = esc(self.title or f"table {self.number}: {', '.join(map(str, self.columns or ['name', 'value']))}",
+                    quote=True)
         # the wrapper scrolls a table wider than a phone; focusable, so that it scrolls by keyboard
         out = [f'<div class="bn-table-wrap" role="region" tabindex="0" aria-label="{label}">'
                '<table class="bn-table">']
