@@ -95,3 +95,13 @@ def build_book(dest: Path, extra_args=()) -> BuiltBook:
 def built_book(tmp_path_factory) -> BuiltBook:
     """The whole book, built once per test session from a clean copy (no cache)."""
     return build_book(tmp_path_factory.mktemp("site") / "book")
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory) -> Path:
+    """Every assignment generated once a session (student folders and autograder zips)."""
+    out = tmp_path_factory.mktemp("assignments") / "dist"
+    proc = subprocess.run([sys.executable, str(ROOT / "assignments" / "tools" / "generate.py"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out

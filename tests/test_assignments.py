@@ -32,16 +32,6 @@ def _load(name):
 grade_tool = _load("grade")
 
 
-@pytest.fixture(scope="session")
-def dist(tmp_path_factory):
-    """Every assignment generated once into a temporary folder."""
-    out = tmp_path_factory.mktemp("assignments") / "dist"
-    proc = subprocess.run([sys.executable, str(TOOLS / "generate.py"), "--out", str(out)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
 def grade_cli(dist, *submissions):
     """Run the grading command on several submissions; return (stdout, reports)."""
     report_path = Path(submissions[0]).parent / "reports.json"

@@ -19,15 +19,6 @@ NAMES = ("bn_backward", "bn_gradient_scale", "bn_symbolic")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory):
-    out = tmp_path_factory.mktemp("zips") / "dist"
-    proc = subprocess.run([sys.executable, str(TOOLS / "generate.py"), "--out", str(out)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_the_zip_grades_in_an_environment_built_from_the_zip_alone(dist, name, tmp_path):
     root = tmp_path / "autograder"

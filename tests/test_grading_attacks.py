@@ -25,15 +25,6 @@ TOOLS = ROOT / "assignments" / "tools"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory):
-    out = tmp_path_factory.mktemp("attacks") / "dist"
-    proc = subprocess.run([sys.executable, str(TOOLS / "generate.py"), "--out", str(out), "bn_backward"],
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
 def notebook(dist, tmp_path, filename, cells, base="student", at=None):
     """bn_backward's student (or solutions) notebook with ``cells`` inserted (default: at the end)."""
     source = dist / "bn_backward" / ("student" if base == "student" else "autograder") / "bn_backward.ipynb"

@@ -155,3 +155,15 @@ def test_explanation_box_leaves_the_data_uncovered(values):
     inside = ((box.x0 <= xy[:, 0]) & (xy[:, 0] <= box.x1)
               & (box.y0 <= xy[:, 1]) & (xy[:, 1] <= box.y1))
     assert not np.any(inside), "the explanation hides data points"
+
+
+def test_the_staged_graph_is_drawn_from_the_checked_table():
+    from lib.plots.derivation import plot_graph
+    from lib.steps import staged
+    fig = plot_graph(staged.NODES)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    arrows = [a for a in fig.axes[0].texts if getattr(a, "arrow_patch", None) is not None]
+    assert len(arrows) == len(staged.NODES) == 13
+    assert r"$\frac{1}{N}$" in texts and r"$\mu$" in texts
+    with pytest.raises(ValueError, match="no place for the node"):
+        plot_graph(staged.NODES + (("z", "z", "y", 1),))

@@ -10,7 +10,11 @@ import numpy as np
 from lib.plots.common import BLUE, GREEN, GREY, ORANGE, RED, axes_of
 
 __all__ = ["plot_batch_statistics", "plot_column_jacobian", "plot_path_contributions",
-           "plot_projection_plane"]
+           "plot_projection_plane", "plot_graph"]
+
+NODE_LABELS = {"x": "x_i", "gamma": r"\gamma", "beta": r"\beta", "mu": r"\mu", "xc": r"\mathrm{xc}_i",
+               "sq": r"\mathrm{sq}_i", "var": r"\sigma^2", "s": "s", "inv": r"\mathrm{inv}",
+               "xhat": r"\hat{x}_i", "gx": r"\mathrm{gx}_i", "y": "y_i"}
 
 
 def plot_batch_statistics(data, ax=None):
@@ -101,4 +105,44 @@ def plot_projection_plane(data, ax=None):
     a.set_ylabel("w = (1, 1, -2)/sqrt 6")
     a.set_title(f"N = 3, the plane perpendicular to 1; eps = {data['eps']:g}", fontsize=9)
     a.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+# Where each node of chapter 3's graph is drawn: the inputs and the chain on the bottom row,
+# the statistics above it, the parameters below. The edges and their labels come from the
+# table the sympy check uses.
+GRAPH_LAYOUT = {"x": (0, 0), "mu": (1, 1), "xc": (2, 0), "sq": (3, 1), "var": (4, 1), "s": (5, 1),
+                "inv": (6, 1), "xhat": (7, 0), "gamma": (7, -1), "gx": (8, 0), "beta": (8, -1), "y": (9, 0)}
+
+
+def plot_graph(nodes, ax=None):
+    """The staged computational graph, drawn from the table of nodes the sympy check uses.
+
+    ``nodes`` is :data:`lib.steps.staged.NODES`: (node, formula, input, local derivative)
+    rows. Each edge is labelled with its local derivative, as the check proves it.
+    """
+    import sympy as sp
+
+    missing = {n for row in nodes for n in (row[0], row[2])} - set(GRAPH_LAYOUT)
+    if missing:
+        raise ValueError(f"plot_graph has no place for the node(s) {sorted(missing)}")
+    where = GRAPH_LAYOUT
+    fig, (ax,) = axes_of(ax, 1, width=9.6)
+    for node, _, source, local in nodes:
+        (x0, y0), (x1, y1) = where[source], where[node]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="->", color=GREY, lw=1.2, shrinkA=16, shrinkB=16))
+        dx, dy = x1 - x0, y1 - y0
+        norm = (dx * dx + dy * dy) ** 0.5
+        ax.text((x0 + x1) / 2 - 0.18 * dy / norm, (y0 + y1) / 2 + 0.18 * dx / norm, f"${sp.latex(local)}$",
+                ha="center", va="center", fontsize=8, color=BLUE)
+    inputs = {row[2] for row in nodes} - {row[0] for row in nodes}
+    for name, (x, y) in where.items():
+        ax.text(x, y, f"${NODE_LABELS[name]}$", ha="center", va="center", fontsize=11,
+                bbox=dict(boxstyle="round,pad=0.35", fc="white", ec=ORANGE if name in inputs else GREY))
+    ax.set_xlim(-0.6, 9.6)
+    ax.set_ylim(-1.5, 1.5)
+    ax.set_axis_off()
+    ax.set_title("forward: left to right; backward: right to left, multiplying the local derivatives "
+                 "(blue) on each edge", fontsize=9)
     return fig
