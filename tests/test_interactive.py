@@ -29,6 +29,8 @@ STATE = """root => {
           alt: frame.length ? frame[0].alt : null,
           status: root.querySelector('.bn-status').textContent,
           texts: ctls.map(c => c.type === 'range' ? c.getAttribute('aria-valuetext') : c.selectedOptions[0].text),
+          nows: ctls.map(c => c.type === 'range'
+                 ? Number(c.getAttribute('aria-valuenow')) === JSON.parse(c.dataset.values)[Number(c.value)] : true),
           outputs: ctls.map(c => { const o = root.querySelector('output[data-control="' + c.dataset.control + '"]');
                                    return o ? o.textContent : null; }),
           labels: ctls.map(c => JSON.parse(c.dataset.labels))};
@@ -46,6 +48,7 @@ def _check(state, where):
         index = int(state["key"].split("-")[k])
         assert state["texts"][k] == labels[index], f"{where}: control {k} says {state['texts'][k]}"
         assert state["outputs"][k] in (None, labels[index]), f"{where}: the value beside control {k} is stale"
+        assert state["nows"][k], f"{where}: control {k}'s aria-valuenow is not its value"
 
 
 def test_every_position_of_every_control_changes_the_frame_and_what_is_read(visit):  # noqa: F811
@@ -80,6 +83,23 @@ def test_every_position_of_every_control_changes_the_frame_and_what_is_read(visi
                     alts.add(state["alt"])
                 assert len(alts) == positions, f"{name} on {path}: some positions of control {c} share a frame"
         assert not v.problems and not v.foreign, (v.problems, v.foreign)
+
+
+def test_the_accessibility_tree_gives_a_sliders_value_not_its_position(visit):  # noqa: F811
+    v = visit("chapters/08_gradient.html")
+    v.open()
+    slider = v.page.locator('.bn-static-widget[data-widget="batch-size"] .bn-slider')
+    cdp = v.context.new_cdp_session(v.page)
+
+    def value():
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+        (node,) = [n for n in nodes if n.get("role", {}).get("value") == "slider"
+                   and n.get("name", {}).get("value") == "batch size N"]
+        return node["value"]["value"]
+    assert value() == 8                     # position 5 of the grid 1, 2, 3, 4, 6, 8, ...
+    slider.focus()
+    slider.press("End")
+    assert value() == 256
 
 
 def test_the_back_button_brings_back_the_frame_with_the_controls(visit):  # noqa: F811

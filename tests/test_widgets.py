@@ -288,6 +288,8 @@ def test_static_html_has_one_frame_per_grid_point_and_the_controls(name, static)
         if c.numeric:
             (ctl,) = tags.find("input", type="range", data_control=c.key)
             assert ctl["max"] == str(len(c.static) - 1) and ctl["aria-valuetext"]
+            assert float(ctl["aria-valuenow"]) == float(c.static[int(ctl["value"])]), "the value, not its position"
+            assert float(ctl["aria-valuemin"]) == min(c.static) and float(ctl["aria-valuemax"]) == max(c.static)
             assert tags.find("output", data_control=c.key), "a slider shows its value beside it"
         else:
             (ctl,) = tags.find("select", data_control=c.key)

@@ -117,8 +117,13 @@ def _control_html(c, i):
                        f'{esc(c.fmt(v))}</option>' for j, v in enumerate(c.static))
         return (f'<span><label><span style="white-space:nowrap">{esc(c.label)}</span> '
                 f'<select class="bn-choice" {attrs} style="min-height:1.75rem">{opts}</select></label></span>')
-    ctl = (f'<input type="range" class="bn-slider" {attrs} min="0" max="{len(c.static) - 1}" '
-           f'step="1" value="{i}" aria-valuetext="{esc(c.fmt(c.static[i]))}" style="{SLIDER_STYLE}">')
+    # the input moves over grid positions; aria-valuenow/min/max give the accessibility tree
+    # the value itself (Chromium reads them in preference to the position)
+    values = esc(json.dumps([float(v) for v in c.static]), quote=True)
+    ctl = (f'<input type="range" class="bn-slider" {attrs} data-values="{values}" min="0" '
+           f'max="{len(c.static) - 1}" step="1" value="{i}" aria-valuemin="{float(min(c.static)):g}" '
+           f'aria-valuemax="{float(max(c.static)):g}" aria-valuenow="{float(c.static[i]):g}" '
+           f'aria-valuetext="{esc(c.fmt(c.static[i]))}" style="{SLIDER_STYLE}">')
     return (f'<span style="display:flex;align-items:center;gap:0.5em;flex:1 1 16rem">'
             f'<label style="display:inline-flex;align-items:center;gap:0.5em;flex:1 1 auto">'
             f'<span style="white-space:nowrap">{esc(c.label)}</span> {ctl}</label><output class="bn-value" data-control="{esc(c.key)}" aria-hidden="true">'
@@ -199,6 +204,7 @@ status=root.querySelector('.bn-status');\
 function show(announce){var key=[];ctls.forEach(function(el){var i=+el.value,\
 t=JSON.parse(el.getAttribute('data-labels'))[i],k=el.getAttribute('data-control');key.push(i);\
 if(el.type==='range'){el.setAttribute('aria-valuetext',t);\
+el.setAttribute('aria-valuenow',JSON.parse(el.getAttribute('data-values'))[i]);\
 var out=root.querySelector('output[data-control="'+k+'"]');if(out){out.textContent=t;}}});\
 key=key.join('-');var shown=null;imgs.forEach(function(img){var on=img.getAttribute('data-key')===key;\
 img.hidden=!on;if(on){shown=img;}});if(announce&&shown&&status){status.textContent=shown.alt;}}\
