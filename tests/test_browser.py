@@ -191,7 +191,7 @@ def test_page_reads_offline_and_accessibly(visit, path, metrics):
     assert not math["errors"], f"MathJax errors on {path}: {math['errors']}"
 
     # No raw TeX reaches the reader: outside typeset math and code, no \frac, \( or $$.
-    raw = page.evaluate("""() => {
+    raw = page.evaluate(r"""() => {
         const copy = document.querySelector('main, article, .bd-article').cloneNode(true);
         copy.querySelectorAll('.math, mjx-container, pre, code, script, style, .MathJax').forEach(e => e.remove());
         const text = copy.textContent;
