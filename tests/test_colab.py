@@ -6,8 +6,6 @@ kernel, so that the notebook's own first cell must install everything else.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import subprocess
