@@ -2,7 +2,8 @@
 
 ``chapter(n)`` returns the questions of chapter ``n`` as a list of dicts that
 ``jupyterquiz.display_quiz`` renders, in the static site (offline: its JavaScript is
-embedded in the page) and in Jupyter. Every number an answer is judged against is computed
+embedded in the page) and in Jupyter. ``show(n)`` displays them, with a Markdown version for
+the PDF edition (the questions, their choices and the answers), which has no JavaScript. Every number an answer is judged against is computed
 here with ``lib``, never typed; a wrong answer that matches a known mistake gets that
 mistake's explanation, in the words of :mod:`lib.exercises` where one fits.
 """
@@ -15,7 +16,7 @@ import numpy as np
 from lib.experiments.projection import backward_matrix
 from lib.norms import layout_axes, normalize
 
-__all__ = ["chapter", "CHAPTERS"]
+__all__ = ["chapter", "show", "as_markdown", "CHAPTERS"]
 
 
 def _choice(question, right, right_why, *wrong):
@@ -197,3 +198,35 @@ def chapter(n: int) -> list[dict]:
     if n not in CHAPTERS:
         raise ValueError(f"chapter must be one of {sorted(CHAPTERS)}, got {n!r}")
     return CHAPTERS[n]()
+
+
+def as_markdown(questions) -> str:
+    """The questions for print: each with its choices, then the answers with their reasons."""
+    lines, answers = [], []
+    for k, q in enumerate(questions, start=1):
+        lines.append(f"{k}. {q['question']}")
+        right = next(a for a in q["answers"] if a["correct"])
+        why = right["feedback"].removeprefix("Right: ")
+        if q["type"] == "multiple_choice":
+            lines += [f"    - {a['answer']}" for a in q["answers"]]
+            answers.append(f"({k}) {right['answer']}: {why}")
+        else:
+            answers.append(f"({k}) {right['value']:g}: {why}")
+    return "\n".join(lines) + "\n\n*Answers.* " + " ".join(answers)
+
+
+def show(n: int) -> None:
+    """Display chapter ``n``'s questions: jupyterquiz's page and script, and a printable text."""
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+    from jupyterquiz import display_quiz
+
+    questions = chapter(n)
+    with capture_output() as shown:
+        display_quiz(questions)
+    for k, output in enumerate(shown.outputs):
+        data = dict(output.data)
+        if k == 0:
+            data["text/markdown"] = as_markdown(questions)
+        data["text/plain"] = ""
+        display(data, raw=True)

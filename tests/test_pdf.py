@@ -59,6 +59,9 @@ def test_every_chapter_is_in_the_pdf_numbered_as_on_the_site(pdf):
         # the table of contents lists "N Title" (the front matter is unnumbered)
         assert re.search(rf"^\s*{number} {re.escape(title)}\b", text, re.M | re.I), f"no chapter {number}: {title}"
     assert "Notation and conventions" in text and not re.search(r"^\s*1 Notation", text, re.M)
+    # the self-check questions print as text, with their answers; no output prints an object's repr
+    assert "IPython.core.display" not in text and "object>" not in text
+    assert "Answers." in text and "What is its variance" in text
 
 
 def test_no_unresolved_reference_and_no_missing_glyph(pdf):

@@ -56,3 +56,17 @@ def test_jupyterquiz_renders_them_without_another_host(capsys):
     assert any("text/html" in k for k in kinds) and any("application/javascript" in k for k in kinds)
     script = next(o.data["application/javascript"] for o in shown.outputs if "application/javascript" in o.data)
     assert "A column is x = (2, 4, 4, 6)" in script
+
+
+def test_show_adds_a_printable_version_and_nothing_prints_an_object_repr():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    InteractiveShell.instance()
+    with capture_output() as shown:
+        quizzes.show(2)
+    html, script = shown.outputs
+    assert "text/html" in html.data and "application/javascript" in script.data
+    assert all(o.data["text/plain"] == "" for o in shown.outputs), "the PDF would print an object's repr"
+    text = html.data["text/markdown"]
+    assert "1. With y = γ ⊙ x̂ + β" in text and "*Answers.* (1) Σ_i ∂J/∂y_ij: β_j is added" in text
+    assert "    - γ_j Σ_i ∂J/∂y_ij" in text
