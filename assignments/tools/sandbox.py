@@ -10,6 +10,7 @@ Hidden tests, references and solutions are never inside: they stay in the grader
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -74,20 +75,16 @@ def _mounts() -> list[str]:
     return args
 
 
-_WORKS: dict = {}
-
-
+@functools.cache
 def bwrap_works() -> bool:
     """Whether bubblewrap can make its namespaces here (not in every container: Gradescope's
     Docker images, for one, usually forbid unprivileged user namespaces)."""
-    if "ok" not in _WORKS:
-        try:
-            probe = subprocess.run([bwrap(), "--unshare-all", "--ro-bind", "/", "/", "true"],
-                                   capture_output=True, timeout=30)
-            _WORKS["ok"] = probe.returncode == 0
-        except (SandboxMissing, OSError, subprocess.TimeoutExpired):
-            _WORKS["ok"] = False
-    return _WORKS["ok"]
+    try:
+        probe = subprocess.run([bwrap(), "--unshare-all", "--ro-bind", "/", "/", "true"],
+                               capture_output=True, timeout=30)
+    except (SandboxMissing, OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
 
 
 def fallback(job: Path, cell_seconds: float, call_seconds: float) -> list[str]:

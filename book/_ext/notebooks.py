@@ -218,7 +218,6 @@ def chapter_notebook(md: Path, converter: Converter, page_url: str, source: str)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = converter.markdown(cell.source)
-        cell.metadata.pop("tags", None) if cell.cell_type == "markdown" else None
     note = nbformat.v4.new_markdown_cell(
         f"*This notebook is generated from a chapter of* Backprop through Batch Norm; "
         f"*the page is at <{page_url}>. Run the first cell once: it installs the book's `lib` "
