@@ -34,7 +34,7 @@ $(BOOK_STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -qq --no-deps -e .
 	@touch $@
 
-# JavaScript the site serves itself (Thebe for Live Code): pinned npm tarballs, hash-checked.
+# What the site serves itself (Thebe for Live Code, KaTeX's style sheet and fonts): pinned npm tarballs, hash-checked.
 VENDOR_STAMP := book/_vendor/.fetched
 $(VENDOR_STAMP): tools/npm_fetch.py | $(BIN)/python
 	$(BIN)/python tools/npm_fetch.py book/_vendor
@@ -50,6 +50,15 @@ define install_tex
 	  echo ">> installing Debian's TeX for the PDF edition (apt-get: $(TEX_PACKAGES))"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends $(TEX_PACKAGES) >/dev/null; \
+	fi
+endef
+
+# Debian's Node.js: the build typesets the math with KaTeX under Node (book/_ext/local_katex.py).
+define install_node
+	@if ! command -v node >/dev/null; then \
+	  echo ">> installing Debian's nodejs, which typesets the book's math at build time (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends nodejs >/dev/null; \
 	fi
 endef
 
@@ -70,11 +79,13 @@ $(TEST_STAMP): requirements-test.txt $(BOOK_STAMP) $(VENDOR_STAMP)
 	  echo ">> installing Debian's chromium for the browser tests (apt-get)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+	$(install_node)
 	$(install_tex)
 	$(install_bwrap)
 	@touch $@
 
 book: $(BOOK_STAMP) $(VENDOR_STAMP)
+	$(install_node)
 	@echo ">> building the book into book/_build/html (every chapter executed; unchanged ones come from the cache)"
 	$(BIN)/jupyter-book build book --warningiserror --nitpick --keep-going
 	@echo ">> done: open book/_build/html/index.html, or run 'make serve'"

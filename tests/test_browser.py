@@ -2,7 +2,8 @@
 
 The `built_book` site is served on 127.0.0.1 (random port). Every page of book/_toc.yml must load
 with no console error, no page error, no failed request and no request to any other host; every
-formula must be typeset by the MathJax the site serves itself; every image must have alt text;
+formula must arrive typeset (KaTeX at build time, with MathML for screen readers), with no
+TeX engine in the page; every image must have alt text;
 axe-core must find no accessibility violation of any impact; static widgets must respond to
 their slider. A screenshot of each page and the page weights and load times are written to
 test-artifacts/ (gitignored).
@@ -119,14 +120,7 @@ class Visit:
     def open(self) -> float:
         start = time.perf_counter()
         self.page.goto(self.url, wait_until="load")
-        self.wait_for_mathjax()
         return time.perf_counter() - start
-
-    def wait_for_mathjax(self):
-        if self.page.locator(".math").count():
-            self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                                        timeout=30_000)
-            self.page.evaluate("() => MathJax.startup.promise")
 
     def weight(self) -> int:
         """Bytes of every same-host file the page loaded (HTML, CSS, JS, fonts, images)."""
@@ -159,6 +153,27 @@ def visit(browser, base_url, site):
 
 # ---------------------------------------------------------------- the tests
 
+# What the page shows of its formulas: every span.math/div.math holds one KaTeX rendering with
+# MathML; KaTeX's error nodes (.katex-error) and any in-browser TeX engine count as failures.
+MATH_STATE = """() => {
+    const els = [...document.querySelectorAll('span.math, div.math')];
+    return {math: els.length,
+            katex: els.filter(e => e.querySelectorAll(':scope > .katex, :scope > .katex-display > .katex').length === 1).length,
+            mathml: els.filter(e => e.querySelector('.katex-mathml math')).length,
+            bare: els.filter(e => !e.querySelector('.katex')).map(e => e.textContent.slice(0, 80)),
+            errors: [...document.querySelectorAll('.katex-error')].map(e => e.title || e.textContent.slice(0, 80)),
+            engines: [...document.scripts].map(s => s.src).filter(s => /mathjax|tex-chtml|katex(\.min)?\.js|auto-render/i.test(s))};
+}"""
+
+
+def _formula_count(page: Path) -> int:
+    """Math elements in the page's HTML file (Sphinx writes each as span.math or div.math)."""
+    import re
+
+    html = page.read_text(encoding="utf-8")
+    return len(re.findall(r'<(?:span|div) class="(?:[\w-]+ )*math(?: [\w-]+)*"', html))
+
+
 
 def test_every_built_page_is_checked(built_book):
     """The pages below come from _toc.yml: the build must not have written content pages outside it."""
@@ -176,24 +191,19 @@ def test_page_reads_offline_and_accessibly(visit, path, metrics):
     seconds = v.open()
     page = v.page
 
-    # Every formula typeset: one MathJax container per math element, and no error.
-    math = page.evaluate("""() => {
-        const els = [...document.querySelectorAll('span.math, div.math')];
-        return {math: els.length,
-                containers: document.querySelectorAll('mjx-container').length,
-                bare: els.filter(e => e.querySelectorAll('mjx-container').length !== 1)
-                         .map(e => e.textContent.slice(0, 80)),
-                errors: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
-                         .map(e => e.getAttribute('data-mjx-error') || e.textContent.slice(0, 80))};
-    }""")
-    assert math["containers"] == math["math"], math
+    # Every formula arrives typeset: one KaTeX rendering per math element, each with its MathML,
+    # no error node, and no TeX engine loaded by the page.
+    math = page.evaluate(MATH_STATE)
+    assert math["katex"] == math["math"] and math["mathml"] == math["math"], math
     assert not math["bare"], f"formulas left untypeset on {path}: {math['bare']}"
-    assert not math["errors"], f"MathJax errors on {path}: {math['errors']}"
+    assert not math["errors"], f"KaTeX errors on {path}: {math['errors']}"
+    assert not math["engines"], f"{path} loads a TeX engine: {math['engines']}"
+    assert math["math"] == _formula_count(site / path), "a formula of the page's HTML is not typeset"
 
     # No raw TeX reaches the reader: outside typeset math and code, no \frac, \( or $$.
     raw = page.evaluate(r"""() => {
         const copy = document.querySelector('main, article, .bd-article').cloneNode(true);
-        copy.querySelectorAll('.math, mjx-container, pre, code, script, style, .MathJax').forEach(e => e.remove());
+        copy.querySelectorAll('.math, .katex, pre, code, script, style').forEach(e => e.remove());
         const text = copy.textContent;
         return ['\\frac', '\\(', '$$', '\\partial'].filter(t => text.includes(t))
                .map(t => text.slice(Math.max(0, text.indexOf(t) - 60), text.indexOf(t) + 40));
@@ -405,3 +415,24 @@ def test_results_are_tables_that_fit_a_phone(visit):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "08_gradient-tables-390.png"))
     assert not page_visit.problems and not page_visit.foreign
+
+
+RAW_TEX = ["\\frac", "\\(", "$$", "\\partial", "\\hat", "\\mathbf", "\\sum", "\\left"]
+
+
+@pytest.mark.parametrize("query", ["gradient", "projection", "variance"])
+def test_search_summaries_show_no_raw_tex(visit, query):
+    """Sphinx's search page quotes each result's text: its formulas must read as symbols."""
+    v = visit(f"search.html?q={query}")
+    v.open()
+    v.page.wait_for_function(
+        "() => /Search finished/.test(document.querySelector('#search-results')?.textContent || '')",
+        timeout=60_000)
+    results = v.page.evaluate("""() => [...document.querySelectorAll('#search-results li')]
+        .map(li => li.textContent)""")
+    assert len(results) >= 3, f"too few results for {query!r}: {results}"
+    summaries = v.page.locator("#search-results p.context").count()
+    assert summaries >= 3, "the results carry no summaries, so this test would prove nothing"
+    raw = [(t, r[:200]) for r in results for t in RAW_TEX if t in r]
+    assert not raw, f"raw TeX in the search results for {query!r}: {raw[:3]}"
+    assert not v.problems, v.problems

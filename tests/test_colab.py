@@ -35,8 +35,8 @@ def resolve(kind, target):
     return table[(kind, target)]
 
 
-def convert(text):
-    return notebooks.Converter(GLUE, resolve).markdown(text)
+def convert(text, chapter=""):
+    return notebooks.Converter(GLUE, resolve, chapter).markdown(text)
 
 
 def test_a_checked_equation_becomes_its_glued_latex_with_its_number():
@@ -51,6 +51,8 @@ def test_glued_numbers_roles_and_exercises_become_plain_markdown():
                   "```{solution} ex-a\n:class: dropdown\n\nDone.\n```\n")
     assert "Rate 0.06, see [Backprop basics](https://s/02.html) and eq. (7) (Ioffe and Szegedy, 2015)." in out
     assert "**Exercise 1.** Do it." in out
+    numbered = convert("```{exercise}\n:label: ex-a\n\nDo it.\n```\n", chapter="8.")
+    assert "**Exercise 8.1.** Do it." in numbered, "numbered as the site numbers it"
     assert "<details><summary>Solution</summary>\n\nDone.\n\n</details>" in out
     assert not MYST_LEFT.search(out), out
 

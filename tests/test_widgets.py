@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from lib import widgets
-from lib.widgets.static import representative
+from lib.widgets.static import NARROW, PIXEL_DENSITY, representative
 
 FACTORIES = {"batch-size": widgets.batch_size_widget,
              "scale": widgets.scale_widget,
@@ -310,8 +310,30 @@ def test_every_static_frame_is_a_png_with_a_describing_alt_text(name, static):
         src = frame["src"]
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
-        assert img.size == (width, height)
+        assert (int(frame["width"]), int(frame["height"])) == (width, height), "shown at static_dpi's size"
+        assert img.size == (PIXEL_DENSITY * width, PIXEL_DENSITY * height), "drawn at twice that"
         assert len(img.getcolors(256) or range(257)) > 2, "a frame is not blank"
+
+
+@pytest.mark.parametrize("name", [n for n in FACTORIES if FACTORIES[n]().panels > 1])
+def test_a_frame_of_several_panels_stacks_them_on_a_narrow_screen(name, static):
+    """Each multi-panel frame has a <source> for narrow screens: the same panels, one under the other."""
+    w, html = static[name]
+    sources = _Tags(html).find("source")
+    frames = _Tags(html).find("img", **{"class": "bn-frame"})
+    assert len(sources) == len(frames) > 0
+    for source, frame in zip(sources, frames):
+        assert source["media"] == NARROW
+        wide = Image.open(io.BytesIO(base64.b64decode(frame["src"].split(",", 1)[1])))
+        tall = Image.open(io.BytesIO(base64.b64decode(source["srcset"].split(",", 1)[1])))
+        assert tall.height == w.panels * wide.height and tall.width < 0.7 * wide.width
+        assert (int(source["width"]), int(source["height"])) == (tall.width // PIXEL_DENSITY,
+                                                                  tall.height // PIXEL_DENSITY)
+        # every panel keeps its drawing: each horizontal band of the stack has ink in it
+        grey = np.asarray(tall.convert("L"))
+        for k in range(w.panels):
+            band = grey[k * wide.height:(k + 1) * wide.height]
+            assert (band < 128).mean() > 0.005, f"panel {k + 1} of {name} is empty when stacked"
 
 
 @pytest.mark.parametrize("name", list(FACTORIES))

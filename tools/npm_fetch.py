@@ -19,6 +19,9 @@ from pathlib import Path
 REGISTRY = "https://registry.npmjs.org"
 PACKAGES = {  # name: (version, the registry's dist.shasum)
     "thebe": ("0.9.3", "3fa73a07fc8cd0f4caa50a2e7290ec0ff0ebe172"),  # Live Code (sphinx-thebe)
+    # the style sheet and fonts of the math the build renders (book/_ext/local_katex.py); the
+    # version is the one sphinxcontrib-katex renders with, which a test checks
+    "katex": ("0.16.22", "d2b3d66464b1e6d69e6463b28a86ced5a02c5ccd"),
 }
 
 

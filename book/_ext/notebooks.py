@@ -81,8 +81,9 @@ def _options(body: str):
 class Converter:
     """MyST Markdown of one chapter to Markdown that Jupyter and Colab render."""
 
-    def __init__(self, glue: dict, resolve):
-        self.glue, self.resolve, self.exercises = glue, resolve, 0
+    def __init__(self, glue: dict, resolve, chapter: str = ""):
+        # chapter: the prefix of the page's numbers, "8." on chapter 8 (as the site numbers them)
+        self.glue, self.resolve, self.exercises, self.chapter = glue, resolve, 0, chapter
 
     def latex(self, key: str) -> str:
         data = self.glue.get(key, {})
@@ -122,7 +123,7 @@ class Converter:
             return self.equation(arg)
         if name == "exercise":
             self.exercises += 1
-            return f"**Exercise {self.exercises}.** {body}"
+            return f"**Exercise {self.chapter}{self.exercises}.** {body}"
         if name == "solution":
             return f"<details><summary>Solution</summary>\n\n{body}\n\n</details>"
         if name == "solution-start":
@@ -168,6 +169,23 @@ class Resolver:
         for bib in app.config.bibtex_bibfiles:
             self.entries.update(parse_file(str(Path(app.srcdir) / bib)).entries)
 
+    def equation_number(self, label: str) -> str:
+        """The number the site prints for equation ``label``: chapter-prefixed (8.4) with numfig."""
+        env = self.env
+        docname, number = env.get_domain("math").equations.get(label, (None, None))
+        if docname is None:
+            return label
+        if env.config.numfig and env.config.math_numfig:
+            numbers = env.toc_fignumbers.get(docname, {}).get("displaymath", {}).get(f"equation-{label}")
+            if numbers:
+                return ".".join(map(str, numbers))
+        return str(number)
+
+    def chapter_prefix(self) -> str:
+        """``8.`` on chapter 8 (the prefix of its exercises' numbers), ``""`` on unnumbered pages."""
+        number = self.env.toc_secnumbers.get(self.docname, {}).get("")
+        return ".".join(map(str, number)) + "." if number else ""
+
     def page(self, docname: str, anchor: str = "") -> str:
         return f"{self.base}{docname}.html" + (f"#{anchor}" if anchor else "")
 
@@ -182,8 +200,7 @@ class Resolver:
         if kind == "prf:ref":
             return "the lemma", None
         if kind == "eq":
-            number = env.get_domain("math").get_equation_number_for(target)
-            return (str(number) if number else target), None
+            return self.equation_number(target), None
         if kind in ("cite:p", "cite:t"):
             return citation(self.entries, kind, target), None
         raise KeyError(f"notebooks: no conversion for the role {{{kind}}}")
@@ -239,8 +256,9 @@ def write_notebook(app, pagename, templatename, context, doctree) -> None:
     if app.builder.format != "html" or not md.is_file() or not is_text_notebook(md):
         return
     build = Path(app.outdir).parent
-    converter = Converter(glue_values(build / "jupyter_execute" / f"{pagename}.glue.json"), Resolver(app, pagename))
-    resolver = converter.resolve
+    resolver = Resolver(app, pagename)
+    converter = Converter(glue_values(build / "jupyter_execute" / f"{pagename}.glue.json"), resolver,
+                          resolver.chapter_prefix())
     try:
         nb = chapter_notebook(md, converter, resolver.page(pagename), install_source(app))
     except KeyError as exc:   # a chapter that failed to run glued nothing: say so, do not abort

@@ -18,11 +18,23 @@
 6. The theme ships Font Awesome twice: as web fonts, which its style sheet uses for every
    ``<i class="fa-...">`` icon, and as ``fontawesome.js`` (1.5 MB), which redraws the same
    icons as SVG. The script goes; the icons stay, drawn by the fonts.
+7. Those fonts hold about 2,000 icons (275 kB); the site shows about twenty. Each font is cut
+   down (fontTools) to the icons the pages name (``fa-*`` classes in the HTML and the theme's
+   scripts) and the ones style sheets draw directly (``content: "\\f0f3"``).
+8. The theme loads Sphinx's search scripts and the whole search index on every page, for a
+   search-as-you-type box the book does not turn on; the search page alone needs them.
+9. The chapters' figures (``_images/``) load when the reader scrolls near them
+   (``loading="lazy"``), and an SVG figure gets the width and height its file declares, so
+   that the text around it never moves when it arrives.
+10. Search summaries on search.html show formulas as their symbols, never as TeX
+    (``_static/search_math.js``, loaded there only).
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from sphinx.errors import ExtensionError
 
 FIRST_VISIT_MODE = (
     'if (!document.documentElement.dataset.mode) {'
@@ -75,17 +87,98 @@ SIDEBAR_LANDMARK = ('<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-
 FONTAWESOME_JS = re.compile(r'<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>\s*')
 
 
+SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)">'
+                            r'</script>')
+
+# Font Awesome's class rules, as the theme's style sheet carries them: .fa-bell:before{content:"\f0f3"}
+ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:+before,?)+)\{content:"(\\[0-9a-f]+|[^"\\])"\}')
+ICON_NAME = re.compile(r"\bfa-[a-z0-9-]+")
+CODEPOINT = re.compile(r'"\\(f[0-9a-f]{3})"')
+ICON_FONTS = "vendor/fontawesome/webfonts"     # under the theme's static folder and the site's _static
+
+
+def _char(content: str) -> int:
+    return int(content[1:], 16) if content.startswith("\\") else ord(content)
+
+
+def icons_used(outdir: Path) -> set[int]:
+    """Code points of the icons that any page, script or style sheet of the site can show."""
+    icon_of, rest = {}, []
+    for sheet in (outdir / "_static").rglob("*.css"):
+        css = sheet.read_text(encoding="utf-8", errors="replace")
+        for selectors, content in ICON_RULE.findall(css):
+            for name in re.findall(r"fa-[a-z0-9-]+", selectors):
+                icon_of[name] = _char(content)
+        rest.append(ICON_RULE.sub("", css))
+    if not icon_of:
+        raise ExtensionError("page_fixes: no Font Awesome class rules found in the theme's style sheets")
+    used = {int(code, 16) for css in rest for code in CODEPOINT.findall(css)}
+    for file in [*outdir.rglob("*.html"), *(outdir / "_static").rglob("*.js")]:
+        text = file.read_text(encoding="utf-8", errors="replace")
+        used.update(icon_of[n] for n in ICON_NAME.findall(text) if n in icon_of)
+    return used
+
+
+def subset_icon_fonts(outdir: Path) -> None:
+    from fontTools import subset   # matplotlib's dependency; woff2 needs brotli
+
+    import pydata_sphinx_theme
+
+    used = icons_used(outdir)
+    source = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static" / ICON_FONTS
+    for original in sorted(source.glob("*.woff2")):     # cut from the theme's own files, every build
+        options = subset.Options()
+        options.flavor = "woff2"
+        options.layout_features = ["*"]
+        font = subset.load_font(str(original), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=used)
+        subsetter.subset(font)
+        subset.save_font(font, str(outdir / "_static" / ICON_FONTS / original.name), options)
+
+
+FIGURE_IMG = re.compile(r'<img (?![^>]*\bloading=)([^>]*(?<![\w-])src="([^"]*_images/[^"]+)"[^>]*)>')
+SVG_SIZE = re.compile(r'<svg[^>]*\bwidth="([\d.]+)pt"[^>]*\bheight="([\d.]+)pt"')
+
+
+def lazy_figures(text: str, page: Path) -> str:
+    def fix(match):
+        attrs, src = match.group(1).rstrip(), match.group(2)
+        attrs = attrs[:-1].rstrip() if attrs.endswith("/") else attrs
+        if src.endswith(".svg") and " width=" not in f" {attrs}":
+            head = (page.parent / src).read_text(encoding="utf-8", errors="replace")[:2000]
+            size = SVG_SIZE.search(head)
+            if size:   # matplotlib writes points; a CSS pixel is 3/4 of a point
+                width, height = (round(float(v) * 4 / 3) for v in size.groups())
+                attrs += f' width="{width}" height="{height}"'
+        return f'<img loading="lazy" {attrs}>'
+    return FIGURE_IMG.sub(fix, text)
+
+
 def written_pages(app, exception) -> None:
-    """Fixes 5 and 6, in every HTML page of the build."""
+    """Fixes 5 to 9, in every HTML page of the build."""
     if exception is not None or app.builder.format != "html":
         return
-    for page in Path(app.outdir).rglob("*.html"):
+    outdir = Path(app.outdir)
+    for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         fixed = FONTAWESOME_JS.sub("", text.replace(SIDEBAR, SIDEBAR_LANDMARK, 1))
+        if page.relative_to(outdir).as_posix() != "search.html":
+            fixed = SEARCH_SCRIPTS.sub("", fixed)
+        fixed = lazy_figures(fixed, page)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
     for name in ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt"):
-        (Path(app.outdir) / "_static" / "scripts" / name).unlink(missing_ok=True)
+        (outdir / "_static" / "scripts" / name).unlink(missing_ok=True)
+    subset_icon_fonts(outdir)
+
+
+def search_page_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Fix 10: the search page alone gets search_math.js, run after searchtools.js (defer)."""
+    if pagename == "search" and context.get("script_files") is not None:
+        from sphinx.builders.html._assets import _JavaScript
+
+        context["script_files"].append(_JavaScript("_static/search_math.js", defer="defer"))
 
 
 def setup(app):
@@ -94,4 +187,5 @@ def setup(app):
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("html-page-context", fix_bibliography_roles, priority=900)
     app.connect("html-page-context", drop_widget_state, priority=900)
+    app.connect("html-page-context", search_page_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

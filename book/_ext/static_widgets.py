@@ -1,20 +1,73 @@
-"""Tell the kernels of a site build to draw the widgets' static frames.
+"""The widgets' static frames: drawn by the build's kernels, served as files by the site.
 
-A slider figure (lib/widgets) shows a live ipywidgets view in a kernel; the
-static site, which has no kernel, needs every frame drawn in advance, which
-takes seconds per widget. lib draws them only when ``$BNBOOK_STATIC_WIDGETS``
-is set, so a reader's kernel never pays for them. This extension sets it in
-the build process, before any chapter runs: the kernels myst-nb starts
-inherit it, whichever way the book is built (``make book``, the tests, a
-plain ``jupyter-book build book``).
+1. A slider figure (lib/widgets) shows a live ipywidgets view in a kernel; the static site,
+   which has no kernel, needs every frame drawn in advance, which takes seconds per widget.
+   lib draws them only when ``$BNBOOK_STATIC_WIDGETS`` is set, so a reader's kernel never
+   pays for them. This extension sets it in the build process, before any chapter runs: the
+   kernels myst-nb starts inherit it, whichever way the book is built (``make book``, the
+   tests, a plain ``jupyter-book build book``).
+2. lib writes each frame into the HTML as a data URI, so that its output is self-contained.
+   On the site that would make a page carry every frame of its widgets before it can show
+   anything (1.4 MB on chapter 8). At the end of the build each frame becomes a file in
+   ``_images/frames/`` (named by its content): the frame shown first keeps ``src``, the hidden
+   ones get ``data-src`` (``data-srcset`` for the stacked version of a frame), which the
+   widget's script fetches when the frame is shown or is one step away.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
+from pathlib import Path
 
 STATIC_ENV = "BNBOOK_STATIC_WIDGETS"   # lib.widgets.static.STATIC_ENV
+FRAMES = "_images/frames"
+
+PICTURE = re.compile(r'<picture>(<source [^>]*>)(<img class="bn-frame"[^>]*>)</picture>')
+FRAME = re.compile(r'<img class="bn-frame"[^>]*>')
+DATA_URI = re.compile(r'\b(src|srcset)="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _to_file(tag: str, hidden: bool, page: Path, outdir: Path) -> str:
+    def replace(match):
+        data = base64.b64decode(match.group(2))
+        name = hashlib.sha256(data).hexdigest()[:20] + ".png"
+        target = outdir / FRAMES / name
+        if not target.is_file():
+            target.write_bytes(data)
+        url = os.path.relpath(target, page.parent).replace(os.sep, "/")
+        return f'{"data-" if hidden else ""}{match.group(1)}="{url}"'
+    return DATA_URI.sub(replace, tag)
+
+
+def extract_frames(page: Path, outdir: Path) -> bool:
+    text = page.read_text(encoding="utf-8")
+    if "bn-static-widget" not in text:
+        return False
+
+    def picture(match):
+        hidden = '" hidden' in match.group(2)
+        return (f"<picture>{_to_file(match.group(1), hidden, page, outdir)}"
+                f"{_to_file(match.group(2), hidden, page, outdir)}</picture>")
+
+    fixed = PICTURE.sub(picture, text)
+    fixed = FRAME.sub(lambda m: _to_file(m.group(0), '" hidden' in m.group(0), page, outdir), fixed)
+    if fixed != text:
+        page.write_text(fixed, encoding="utf-8")
+    return True
+
+
+def frames_to_files(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    (outdir / FRAMES).mkdir(parents=True, exist_ok=True)
+    for page in outdir.rglob("*.html"):
+        extract_frames(page, outdir)
 
 
 def setup(app):
     os.environ[STATIC_ENV] = "1"
+    app.connect("build-finished", frames_to_files)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

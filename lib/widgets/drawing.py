@@ -14,7 +14,7 @@ import io
 import matplotlib as mpl
 import matplotlib.ticker  # noqa: F401  (mpl.ticker)
 
-__all__ = ["empty_axes", "drop_unlabelled_minor_ticks", "png_bytes"]
+__all__ = ["empty_axes", "drop_unlabelled_minor_ticks", "png_bytes", "stacked_png"]
 
 
 def drop_unlabelled_minor_ticks(ax):
@@ -47,18 +47,9 @@ def empty_axes(ax):
     ax.margins(*(mpl.rcParams[f"axes.{k}margin"] for k in "xy"))
 
 
-def png_bytes(fig, dpi, palette=False) -> bytes:
-    """``fig`` drawn at ``dpi`` as PNG bytes.
+def _encode(img, palette) -> bytes:
+    from PIL import Image
 
-    ``palette=True`` quantises to 16 colours (the figures use a handful):
-    frames about four times smaller, for the static rendering.
-    """
-    from PIL import Image  # matplotlib depends on Pillow
-
-    fig.set_dpi(dpi)
-    fig.canvas.draw()
-    img = Image.frombuffer("RGBA", fig.canvas.get_width_height(),
-                           fig.canvas.buffer_rgba()).convert("RGB")
     out = io.BytesIO()
     if palette:
         img = img.quantize(colors=16, method=Image.Quantize.FASTOCTREE)
@@ -66,3 +57,44 @@ def png_bytes(fig, dpi, palette=False) -> bytes:
     else:
         img.save(out, format="PNG", compress_level=1)
     return out.getvalue()
+
+
+def _rgb(fig, dpi):
+    from PIL import Image
+
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    return Image.frombuffer("RGBA", fig.canvas.get_width_height(), fig.canvas.buffer_rgba()).convert("RGB")
+
+
+def stacked_png(fig, dpi, panels: int, palette=False) -> tuple[bytes, bytes]:
+    """``fig`` at ``dpi`` as it is (panels side by side) and with its panels stacked.
+
+    The stacked version is made from the same drawing: each of the first ``panels`` Axes is
+    cut out with everything it draws (tick labels, axis labels, title, legend) and the cuts
+    are placed one under the other, for a narrow screen. Returns both PNGs.
+    """
+    from PIL import Image
+
+    img = _rgb(fig, dpi)
+    renderer = fig.canvas.get_renderer()
+    width, height = img.size
+    pad = int(0.05 * dpi)
+    cuts = []
+    for ax in fig.axes[:panels]:
+        box = ax.get_tightbbox(renderer)
+        x0, x1 = max(0, int(box.x0) - pad), min(width, int(box.x1) + pad + 1)
+        cuts.append(img.crop((x0, 0, x1, height)))
+    stacked = Image.new("RGB", (max(c.width for c in cuts), height * len(cuts)), "white")
+    for k, cut in enumerate(cuts):
+        stacked.paste(cut, (0, k * height))
+    return _encode(img, palette), _encode(stacked, palette)
+
+
+def png_bytes(fig, dpi, palette=False) -> bytes:
+    """``fig`` drawn at ``dpi`` as PNG bytes.
+
+    ``palette=True`` quantises to 16 colours (the figures use a handful):
+    frames about four times smaller, for the static rendering.
+    """
+    return _encode(_rgb(fig, dpi), palette)   # matplotlib depends on Pillow

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from lib.experiments.args import frozen
 from lib.widgets import static
 from lib.widgets.control import Control
-from lib.widgets.drawing import drop_unlabelled_minor_ticks, empty_axes, png_bytes
+from lib.widgets.drawing import drop_unlabelled_minor_ticks, empty_axes, png_bytes, stacked_png
 from lib.widgets.live import LiveView
 
 __all__ = ["SliderFigure"]
@@ -47,7 +47,8 @@ class SliderFigure:
     figsize : (float, float)
         Figure size in inches.
     live_dpi, static_dpi : int
-        Resolution of the live image and of the static frames.
+        Resolution of the live image and of the static frames (which are shown at
+        ``static_dpi``'s size and drawn at :data:`lib.widgets.static.PIXEL_DENSITY` times it).
     fingerprint : str
         Digest of everything the frames depend on besides the arguments here
         (source code, library versions). When given, the static HTML is
@@ -137,6 +138,16 @@ class SliderFigure:
         ``palette=True`` quantises to 16 colours, for the static rendering.
         """
         return png_bytes(self.figure(**values), dpi, palette)
+
+    def static_pngs(self, **values) -> tuple[bytes, bytes | None]:
+        """A static frame at these values: the PNG, and for several panels the stacked PNG.
+
+        Both are drawn at twice ``static_dpi`` (sharp on high-density screens) and 16 colours.
+        """
+        dpi = static.PIXEL_DENSITY * self.static_dpi
+        if self.panels == 1:
+            return self.png(dpi, palette=True, **values), None
+        return stacked_png(self.figure(**values), dpi, self.panels, palette=True)
 
     def update(self, **values) -> Figure:
         """Set controls, redraw, and show the result in the live widget.

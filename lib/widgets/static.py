@@ -30,8 +30,12 @@ import numpy as np
 
 from lib.widgets.drawing import png_bytes
 
+PIXEL_DENSITY = 2
+"""Static frames are drawn at this multiple of a widget's ``static_dpi`` and shown at
+``static_dpi``'s size: two image pixels a CSS pixel, sharp on high-density screens."""
+
 __all__ = ["STATIC_ENV", "CACHE_ENV", "static_enabled", "cache_dir", "cache_path", "frame_grid",
-           "representative", "render", "lib_fingerprint", "write_quietly"]
+           "representative", "render", "lib_fingerprint", "write_quietly", "PIXEL_DENSITY", "NARROW"]
 
 STATIC_ENV = "BNBOOK_STATIC_WIDGETS"
 """Environment variable: ``1`` while the site is built (draw the static frames)."""
@@ -145,14 +149,34 @@ def render(fig, start) -> str:
     width, height = (int(round(s * fig.static_dpi)) for s in fig.figsize)
     for values in fig.grid(static=True):
         key = "-".join(str(c.index(values[c.key], static=True)) for c in fig.controls)
-        shown = values == start
-        src = base64.b64encode(fig.png(fig.static_dpi, palette=True, **values)).decode()
-        parts.append(f'<img class="bn-frame" data-key="{key}" width="{width}" '
-                     f'height="{height}" style="max-width:100%;height:auto" '
-                     f'alt="{esc(fig.alt(**values), quote=True)}"'
-                     f'{"" if shown else " hidden"} src="data:image/png;base64,{src}">')
+        hidden = "" if values == start else " hidden"
+        wide, stacked = fig.static_pngs(**values)
+        img = (f'<img class="bn-frame" data-key="{key}" width="{width}" height="{height}" '
+               f'style="max-width:100%;height:auto" alt="{esc(fig.alt(**values), quote=True)}"{hidden} '
+               f'src="{_data_uri(wide)}">')
+        if stacked is None:
+            parts.append(img)
+            continue
+        # on a narrow screen the panels come one under the other, each at the column's width
+        w, h = _size(stacked)
+        parts.append(f'<picture><source media="{NARROW}" width="{w // PIXEL_DENSITY}" '
+                     f'height="{h // PIXEL_DENSITY}" srcset="{_data_uri(stacked)}">{img}</picture>')
     parts.append(f"</div><script>{STATIC_JS}</script></div>")
     return "".join(parts)
+
+
+NARROW = "(max-width: 40rem)"
+"""Where a frame of several panels is shown with its panels stacked (a phone held upright)."""
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _size(png: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).size
 
 
 def representative(fig) -> list[dict]:
@@ -196,21 +220,30 @@ def frame_grid(fig, dpi: int = 150) -> bytes:
 # Wires every not-yet-ready static widget on the page: the controls pick a frame by its
 # data-key; the value beside a slider and its aria-valuetext follow; the status region reads
 # the new frame's description after a move. After the browser's Back button the controls
-# come back where the reader left them, and so does the frame ("pageshow").
+# come back where the reader left them, and so does the frame ("pageshow"). On the site a
+# hidden frame's image waits in data-src (and its stacked version in data-srcset): it is
+# fetched when shown; once the reader reaches for the widget (pointer, focus, touch) and
+# after every move, so are the frames one step away on every control.
 STATIC_JS = """(function(){document.querySelectorAll('.bn-static-widget:not([data-ready])')\
 .forEach(function(root){root.setAttribute('data-ready','');\
 var ctls=root.querySelectorAll('.bn-slider,.bn-choice'),imgs=root.querySelectorAll('img.bn-frame'),\
-status=root.querySelector('.bn-status');\
+status=root.querySelector('.bn-status'),byKey={};imgs.forEach(function(img){byKey[img.getAttribute('data-key')]=img;});\
+function load(img){if(!img){return;}var p=img.parentNode;if(p.tagName==='PICTURE'){\
+p.querySelectorAll('source[data-srcset]').forEach(function(s){s.srcset=s.getAttribute('data-srcset');\
+s.removeAttribute('data-srcset');});}var d=img.getAttribute('data-src');if(d){img.src=d;img.removeAttribute('data-src');}}\
 function show(announce){var key=[];ctls.forEach(function(el){var i=+el.value,\
 t=JSON.parse(el.getAttribute('data-labels'))[i],k=el.getAttribute('data-control');key.push(i);\
 if(el.type==='range'){el.setAttribute('aria-valuetext',t);\
 el.setAttribute('aria-valuenow',JSON.parse(el.getAttribute('data-values'))[i]);\
 var out=root.querySelector('output[data-control="'+k+'"]');if(out){out.textContent=t;}}});\
-key=key.join('-');var shown=null;imgs.forEach(function(img){var on=img.getAttribute('data-key')===key;\
-img.hidden=!on;if(on){shown=img;}});if(announce&&shown&&status){status.textContent=shown.alt;}}\
+var shown=byKey[key.join('-')];load(shown);imgs.forEach(function(img){img.hidden=img!==shown;});\
+if(announce){near(key);}if(announce&&shown&&status){status.textContent=shown.alt;}}\
+function near(key){key.forEach(function(i,j){[-1,1].forEach(function(d){var n=key.slice();n[j]=i+d;\
+load(byKey[n.join('-')]);});});}\
+function current(){var k=[];ctls.forEach(function(el){k.push(+el.value);});return k;}\
+['pointerenter','focusin','touchstart'].forEach(function(t){root.addEventListener(t,function(){near(current());},\
+{once:true,passive:true});});\
 ctls.forEach(function(el){el.addEventListener('input',function(){show(true);});\
 el.addEventListener('change',function(){show(true);});});\
 window.addEventListener('pageshow',function(){show(false);});\
 document.addEventListener('DOMContentLoaded',function(){show(false);});show(false);});})();"""
-
-

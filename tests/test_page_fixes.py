@@ -1,0 +1,138 @@
+"""The build's page extensions, one behaviour each (book/_ext: local_katex, page_fixes, static_widgets).
+
+Fast tests on small inputs; the built site is checked in test_browser and test_page_speed.
+The KaTeX tests run a real (tiny) Sphinx build, so a formula KaTeX cannot typeset is shown to
+fail the build, naming the page.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+
+EXT = ROOT / "book" / "_ext"
+sys.path.insert(0, str(EXT))
+
+import local_katex  # noqa: E402
+import page_fixes  # noqa: E402
+import static_widgets  # noqa: E402
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="KaTeX renders under Node (make installs it)")
+
+
+def _sphinx(tmp_path: Path, page: str) -> subprocess.CompletedProcess:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(EXT)!r})\n"
+        "extensions = ['local_katex']\nhtml_math_renderer = 'katex_checked'\n")
+    (src / "index.rst").write_text(page)
+    return subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+
+
+@needs_node
+def test_a_formula_is_typeset_at_build_time_with_its_mathml(tmp_path):
+    done = _sphinx(tmp_path, "Title\n=====\n\nInline :math:`\\hat x_i = x_i - \\mu`.\n\n"
+                             ".. math:: \\frac{\\partial J}{\\partial x} = P g\n")
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert html.count('class="katex"') == 2 and html.count("<math") == 2
+    assert "katex.min.js" not in html and "mathjax" not in html.lower()
+    css = tmp_path / "out" / "_static" / "katex" / "katex.min.css"
+    assert css.is_file() and ".woff)" not in css.read_text(), "only the woff2 fonts are named"
+    fonts = list((tmp_path / "out" / "_static" / "katex" / "fonts").glob("*.woff2"))
+    assert fonts and all(f.stat().st_size < 20_000 for f in fonts), "fonts cut to what the formulas draw"
+    assert 'rel="preload"' in html and "KaTeX_Math-Italic.woff2" in html
+
+
+@needs_node
+@pytest.mark.parametrize("bad", ["\\frac{a}{", "\\notamacro x", "x^"])
+def test_a_formula_katex_cannot_typeset_fails_the_build_and_names_it(tmp_path, bad):
+    done = _sphinx(tmp_path, f"Title\n=====\n\nA formula: :math:`{bad}`.\n")
+    assert done.returncode != 0
+    assert "KaTeX cannot typeset" in done.stderr and "index.rst" in done.stderr, done.stderr
+
+
+def test_the_katex_the_site_serves_is_the_one_that_renders():
+    assert local_katex.vendored_version() == local_katex.katex.katex_version
+
+
+def test_fonts_used_follow_the_classes_of_the_formulas():
+    rules = local_katex.font_rules((local_katex.VENDOR / "dist" / "katex.min.css").read_text())
+    plain = '<span class="katex"><span class="mord mathnormal">x</span></span>'
+    assert local_katex.fonts_used(plain, rules) == ["KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2"]
+    fancy = plain + '<span class="mord mathbb">R</span><span class="delimsizing size2">(</span>'
+    assert {"KaTeX_AMS-Regular.woff2", "KaTeX_Size2-Regular.woff2"} <= set(local_katex.fonts_used(fancy, rules))
+    assert local_katex.fonts_used("<p>no math</p>", rules) == []
+
+
+def test_only_the_characters_formulas_draw_are_kept(tmp_path):
+    (tmp_path / "a.html").write_text('<p>prose ∫</p><span class="katex"><span class="katex-mathml">TeX ∑</span>'
+                                     '<span class="katex-html" aria-hidden="true"><span>x</span>'
+                                     '<span>∂</span></span></span>')
+    assert local_katex.characters_shown(tmp_path) == {ord("x"), ord("∂")}
+
+
+# ---------------------------------------------------------------- page_fixes
+
+
+def test_icon_fonts_keep_the_icons_pages_and_style_sheets_use(tmp_path):
+    static = tmp_path / "_static"
+    static.mkdir()
+    (static / "theme.css").write_text('.fa-bell:before{content:"\\f0f3"}.fa-search:before,'
+                                      '.fa-magnifying-glass:before{content:"\\f002"}.fa-rocket:before{content:"\\f135"}'
+                                      '.admonition-title:after{content:"\\f06a"}')
+    (tmp_path / "page.html").write_text('<i class="fa-solid fa-magnifying-glass"></i>')
+    assert page_fixes.icons_used(tmp_path) == {0xF002, 0xF06A}
+
+
+def test_the_search_scripts_leave_every_page_but_the_search_page():
+    head = ('<script src="_static/searchtools.js"></script>\n<script src="_static/language_data.js"></script>\n'
+            '<script src="searchindex.js"></script><script src="_static/keep.js"></script>')
+    assert page_fixes.SEARCH_SCRIPTS.sub("", head) == '<script src="_static/keep.js"></script>'
+
+
+def test_figures_load_lazily_with_the_size_their_svg_declares(tmp_path):
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "f.svg").write_text('<?xml version="1.0"?>\n<svg width="300pt" height="150pt" '
+                                                'viewBox="0 0 300 150"></svg>')
+    page = tmp_path / "p.html"
+    html = page_fixes.lazy_figures('<img alt="a figure" src="_images/f.svg" /><img src="_static/logo.svg">', page)
+    assert html == '<img loading="lazy" alt="a figure" src="_images/f.svg" width="400" height="200"><img src="_static/logo.svg">'
+
+
+# ---------------------------------------------------------------- static_widgets
+
+
+def _png(colour) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 2), colour).save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def test_frames_become_files_and_hidden_ones_wait_in_data_src(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / static_widgets.FRAMES).mkdir(parents=True)
+    a, b, c = _png("red"), _png("blue"), _png("green")
+    page = tmp_path / "chapters" / "p.html"
+    page.write_text('<div class="bn-static-widget">'
+                    f'<img class="bn-frame" data-key="0" alt="x" src="data:image/png;base64,{a}">'
+                    f'<picture><source media="m" srcset="data:image/png;base64,{c}">'
+                    f'<img class="bn-frame" data-key="1" alt="y" hidden src="data:image/png;base64,{b}"></picture></div>')
+    assert static_widgets.extract_frames(page, tmp_path)
+    html = page.read_text()
+    assert "data:image" not in html
+    assert ' src="../_images/frames/' in html.split('data-key="1"')[0], "the shown frame keeps src"
+    hidden = html.split('<picture>')[1]
+    assert 'data-srcset="../_images/frames/' in hidden and 'data-src="../_images/frames/' in hidden
+    assert " src=" not in hidden and " srcset=" not in hidden, "a hidden frame is not fetched with the page"
+    assert len(list((tmp_path / static_widgets.FRAMES).glob("*.png"))) == 3
