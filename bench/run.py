@@ -15,6 +15,8 @@ symbolic   the exact checks of lib.symbolic, per page and in total (read from
            the chapter runs, so it runs the chapters too).
 static     every widget of the built site in Chromium: the time a frame switch takes, the
            bytes each widget adds to its page (bench/static_widgets.py).
+pages      every page of the built site on a phone and a 10 Mbps / 40 ms link: bytes,
+           requests, first paint, DOM ready, layout shift (bench/pages.py).
 grading    a submission graded in the bubblewrap sandbox against the runner started
            directly (the overhead), and 50 submissions serially against -j 2
            (bench/grading.py).
@@ -55,7 +57,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 BIN = Path(sys.executable).parent
-SECTIONS = ("backward", "widgets", "book", "chapters", "symbolic", "static", "grading")
+SECTIONS = ("backward", "widgets", "book", "chapters", "symbolic", "static", "pages", "grading")
 
 SHAPES = ((64, 256), (256, 1024), (1024, 4096))
 QUICK_SHAPES = ((8, 16), (32, 64))
@@ -75,6 +77,11 @@ GOALS = {
     "chapter_s_pages": {"chapters/09_training.md": 60.0, "verification.md": 60.0},
     "symbolic_total_s": 60.0,
     "static_switch_ms": 16.0,          # a static frame switch within one display frame
+    # issue 16: every page on a 10 Mbps / 40 ms link, at 390 px
+    "page_dom_ready_ms": 1000.0,
+    "page_cls": 0.05,
+    "first_visit_bytes": 700_000,      # compressed, a visit's first page
+    "next_page_bytes": 150_000,        # compressed, a page after the intro, widget frames aside
     "grading_overhead": 3.0,           # the sandbox at most triples the time of a submission
     "grading_speedup_j2": 1.5,         # -j 2 grades a batch at least 1.5x faster on two cores
 }
@@ -481,6 +488,18 @@ def evaluate_goals(results):
     if st and st.get("worst_median_ms") is not None:
         goals.append(goal("slowest static frame switch (median over its moves)", st["worst_median_ms"] / 1e3,
                           GOALS["static_switch_ms"] / 1e3, st["worst_median_ms"] <= GOALS["static_switch_ms"], "s"))
+    pg = results.get("pages")
+    if pg and pg.get("rows"):
+        goals.append(goal("slowest DOM ready on the slow link", pg["worst_dom_ready_ms"] / 1e3,
+                          GOALS["page_dom_ready_ms"] / 1e3, pg["worst_dom_ready_ms"] < GOALS["page_dom_ready_ms"], "s"))
+        goals.append(goal("largest layout shift", pg["worst_cls"], GOALS["page_cls"],
+                          pg["worst_cls"] < GOALS["page_cls"], ""))
+        goals.append(goal("heaviest first visit (kB)", pg["worst_first_visit_bytes"] / 1e3,
+                          GOALS["first_visit_bytes"] / 1e3,
+                          pg["worst_first_visit_bytes"] <= GOALS["first_visit_bytes"], ""))
+        goals.append(goal("heaviest page after the intro (kB)", pg["worst_next_page_bytes"] / 1e3,
+                          GOALS["next_page_bytes"] / 1e3,
+                          pg["worst_next_page_bytes"] <= GOALS["next_page_bytes"], ""))
     gr = results.get("grading")
     if gr and gr.get("overhead") is not None:
         goals.append(goal("sandboxed / direct time of one submission", gr["overhead"], GOALS["grading_overhead"],
@@ -581,6 +600,20 @@ def print_table(results):
                            f"over {r['moves']} moves, {r['bytes'] / 1e3:.0f} kB")
             for path, size in st["page_bytes"].items():
                 out.append(f"  page {path:34} {size / 1e6:.2f} MB (HTML, with its widgets)")
+    pg = results.get("pages")
+    if pg:
+        out.append("")
+        if pg.get("skipped"):
+            out.append(f"Pages: skipped - {pg['skipped']}")
+        else:
+            out.append(f"Pages at 390 px on a {pg['link']['mbps']} Mbps / {pg['link']['latency_ms']} ms link "
+                       "(compressed bytes; median of the visits)")
+            out.append(f"  {'page':30} {'first kB':>8} {'req':>4} {'paint':>7} {'ready':>7} {'shift':>6} "
+                       f"{'next kB':>8} {'frames kB':>9}")
+            for path, r in pg["rows"].items():
+                out.append(f"  {path:30} {r['bytes'] / 1e3:8.0f} {r['requests']:4.0f} {r['fcp_ms']:5.0f}ms "
+                           f"{r['dom_ready_ms']:5.0f}ms {r['cls']:6.3f} {r['next_page_bytes'] / 1e3:8.0f} "
+                           f"{r['frame_bytes'] / 1e3:9.0f}")
     gr = results.get("grading")
     if gr:
         out.append("")
@@ -645,6 +678,10 @@ def main(argv=None):
         sys.path.insert(0, str(ROOT / "bench"))
         from static_widgets import bench_static
         results["static"] = bench_static(args.quick)
+    if "pages" in only:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from pages import bench_pages
+        results["pages"] = bench_pages(args.quick)
     if "grading" in only:
         sys.path.insert(0, str(ROOT / "bench"))
         from grading import bench_grading

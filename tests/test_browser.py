@@ -155,7 +155,7 @@ def visit(browser, base_url, site):
 
 # What the page shows of its formulas: every span.math/div.math holds one KaTeX rendering with
 # MathML; KaTeX's error nodes (.katex-error) and any in-browser TeX engine count as failures.
-MATH_STATE = """() => {
+MATH_STATE = r"""() => {
     const els = [...document.querySelectorAll('span.math, div.math')];
     return {math: els.length,
             katex: els.filter(e => e.querySelectorAll(':scope > .katex, :scope > .katex-display > .katex').length === 1).length,
@@ -184,7 +184,7 @@ def test_every_built_page_is_checked(built_book):
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_reads_offline_and_accessibly(visit, path, metrics):
+def test_page_reads_offline_and_accessibly(visit, site, path, metrics):
     from axe_playwright_python.sync_playwright import Axe
 
     v = visit(path)

@@ -167,3 +167,18 @@ def test_the_staged_graph_is_drawn_from_the_checked_table():
     assert r"$\frac{1}{N}$" in texts and r"$\mu$" in texts
     with pytest.raises(ValueError, match="no place for the node"):
         plot_graph(staged.NODES + (("z", "z", "y", 1),))
+
+
+def test_layout_groups_shade_one_group_of_each_layout():
+    from lib.plots.common import ORANGE
+    from lib.plots.derivation import plot_layout_groups
+    import matplotlib.colors as mcolors
+
+    fig = plot_layout_groups(examples=4, channels=6)
+    axes = fig.axes
+    assert len(axes) == 4 and len({round(ax.get_position().y0, 2) for ax in axes}) == 2, "two rows of two"
+    shaded = [sum(mcolors.same_color(p.get_facecolor(), ORANGE) for p in ax.patches) for ax in axes]
+    # batch norm: one feature of 4 examples; spatial: one channel x 4 examples x 4 pixels;
+    # layer norm: one example x 6 channels x 4 pixels; group norm: 2 channels x 4 pixels
+    assert shaded == [4, 16, 24, 8]
+    assert [len(ax.patches) for ax in axes] == [24, 96, 96, 96]

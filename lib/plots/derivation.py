@@ -1,16 +1,18 @@
-"""Plots of the derivation's widgets (chapters 1, 2, 3 and 6), one function a picture.
+"""Plots of the derivation (chapters 1, 2, 3, 6 and 7), one function a picture.
 
 Each takes the dict of the matching :mod:`lib.experiments.derivation` function and draws on
 ``ax`` (one Axes, or a list of two), as the slider figures of :mod:`lib.widgets` need.
 """
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from lib.plots.common import BLUE, GREEN, GREY, ORANGE, RED, axes_of
 
 __all__ = ["plot_batch_statistics", "plot_column_jacobian", "plot_path_contributions",
-           "plot_projection_plane", "plot_graph"]
+           "plot_projection_plane", "plot_graph", "plot_layout_groups"]
 
 NODE_LABELS = {"x": "x_i", "gamma": r"\gamma", "beta": r"\beta", "mu": r"\mu", "xc": r"\mathrm{xc}_i",
                "sq": r"\mathrm{sq}_i", "var": r"\sigma^2", "s": "s", "inv": r"\mathrm{inv}",
@@ -145,4 +147,39 @@ def plot_graph(nodes, ax=None):
     ax.set_axis_off()
     ax.set_title("forward: left to right; backward: right to left, multiplying the local derivatives "
                  "(blue) on each edge", fontsize=9)
+    return fig
+
+
+# Chapter 7's layouts: (title, pixels per cell, row label, which (example, channel, pixel) is shaded).
+LAYOUT_PANELS = (
+    ("batch norm, one feature\n(M = N)", 1, "d", lambda n, c, p: c == 1),
+    ("spatial batch norm, one channel\n(M = N H W)", 4, "c", lambda n, c, p: c == 1),
+    ("layer norm, one example\n(M = C H W)", 4, "c", lambda n, c, p: n == 2),
+    ("group norm, G = 3, one group\n(M = (C/G) H W)", 4, "c", lambda n, c, p: n == 2 and c in (2, 3)),
+)
+
+
+def plot_layout_groups(examples=4, channels=6):
+    """One group of each normalization layout shaded, on a grid of examples by channels.
+
+    Two panels a row, so that each stays legible on a phone. In the image layouts every
+    cell is a strip of four pixels (H x W).
+    """
+    fig, axs = plt.subplots(2, 2, figsize=(8.0, 6.4), facecolor="white")
+    for ax, (title, pixels, row, shaded) in zip(axs.ravel(), LAYOUT_PANELS):
+        w = 4.0 / pixels                      # every cell is 4 units wide, split into its pixels
+        for n in range(examples):
+            for c in range(channels):
+                for p in range(pixels):
+                    ax.add_patch(Rectangle((n * 5 + p * w, channels - 1 - c), w, 0.9, edgecolor="white",
+                                           linewidth=1.5, facecolor=ORANGE if shaded(n, c, p) else "0.85"))
+        ax.set_xlim(-0.5, examples * 5)
+        ax.set_ylim(-0.3, channels + 0.2)
+        ax.set_xticks([n * 5 + 2 for n in range(examples)], [f"n={n + 1}" for n in range(examples)])
+        ax.set_yticks([channels - 1 - c + 0.45 for c in range(channels)],
+                      [f"{row}={c + 1}" for c in range(channels)])
+        ax.tick_params(length=0)
+        ax.set_frame_on(False)
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
     return fig

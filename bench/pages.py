@@ -1,0 +1,69 @@
+"""The ``pages`` section of ``make bench``: every page of the built site on a slow link.
+
+The built site (``book/_build/html``, from ``make book``) is served compressed and opened in
+headless Chromium at 390 x 844 with its network slowed to 10 Mbps and 40 ms
+(tests/pagespeed.py, the same measurement tests/test_page_speed.py asserts on). For each page:
+bytes on the wire, requests, first contentful paint, DOM ready, layout shift, and the bytes it
+adds when opened right after the intro (widget frames aside). Each figure is the median of
+three visits.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import statistics
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "book" / "_build" / "html"
+KEYS = ("bytes", "requests", "fcp_ms", "dom_ready_ms", "cls", "frame_bytes")
+
+
+def bench_pages(quick):
+    chromium = shutil.which("chromium")
+    if not (SITE / "index.html").is_file() or chromium is None:
+        return {"skipped": "needs the built site (make book) and Debian's chromium"}
+    from playwright.sync_api import sync_playwright
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import CHROMIUM_ARGS, toc_files
+    from pagespeed import LINK, CompressingHandler, measure, throttle
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(CompressingHandler, directory=str(SITE)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    pages = [f"{p}.html" for p in toc_files()][: 3 if quick else None]
+    rounds = 1 if quick else 3
+    rows = {}
+
+    def visit(browser, url, after=None):
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        throttle(page)
+        if after:
+            measure(page, after, settle_ms=300)
+        out = measure(page, url)
+        context.close()
+        return out
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            for path in pages:
+                first = [visit(browser, base + path) for _ in range(rounds)]
+                second = [visit(browser, base + path, after=base + "intro.html") for _ in range(rounds)]
+                row = {k: statistics.median(v[k] for v in first) for k in KEYS}
+                row["next_page_bytes"] = statistics.median(v["bytes"] - v["frame_bytes"] for v in second)
+                rows[path] = row
+            browser.close()
+    finally:
+        server.shutdown()
+    return {"link": LINK, "rows": rows,
+            "worst_dom_ready_ms": max(r["dom_ready_ms"] for r in rows.values()),
+            "worst_cls": max(r["cls"] for r in rows.values()),
+            "worst_first_visit_bytes": max(r["bytes"] for r in rows.values()),
+            "worst_next_page_bytes": max(r["next_page_bytes"] for p, r in rows.items() if p != "intro.html")}
