@@ -90,9 +90,9 @@ def test_icon_fonts_keep_the_icons_pages_and_style_sheets_use(tmp_path):
     static.mkdir()
     (static / "theme.css").write_text('.fa-bell:before{content:"\\f0f3"}.fa-search:before,'
                                       '.fa-magnifying-glass:before{content:"\\f002"}.fa-rocket:before{content:"\\f135"}'
-                                      '.admonition-title:after{content:"\\f06a"}')
+                                      '.admonition-title:after{content:"\\f06a"}:root{--pst-icon-bell:"\uf0f3"}')
     (tmp_path / "page.html").write_text('<i class="fa-solid fa-magnifying-glass"></i>')
-    assert page_fixes.icons_used(tmp_path) == {0xF002, 0xF06A}
+    assert page_fixes.icons_used(tmp_path) == {0xF002, 0xF06A, 0xF0F3}
 
 
 def test_the_search_scripts_leave_every_page_but_the_search_page():

@@ -146,7 +146,7 @@ def copy_katex(app, exception) -> None:
     """KaTeX's style sheet and its woff2 fonts, each cut down to the characters the site has."""
     if exception is not None or app.builder.format != "html":
         return
-    from fontTools import subset   # matplotlib's dependency; woff2 needs brotli
+    from page_fixes import subset_woff2   # book/_ext, beside this file
 
     outdir = Path(app.outdir)
     target = outdir / "_static" / "katex"
@@ -154,19 +154,20 @@ def copy_katex(app, exception) -> None:
     css = (VENDOR / "dist" / "katex.min.css").read_text(encoding="utf-8")
     (target / "katex.min.css").write_text(WOFF_FALLBACKS.sub("", css), encoding="utf-8")
     chars = characters_shown(outdir)
-    options = subset.Options()
-    options.flavor = "woff2"
-    options.hinting = False        # screens today draw these sizes well without it
     for original in sorted((VENDOR / "dist" / "fonts").glob("*.woff2")):  # every browser the site serves reads woff2
-        font = subset.load_font(str(original), options)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=chars)
-        subsetter.subset(font)
-        subset.save_font(font, str(target / "fonts" / original.name), options)
+        # no hinting: screens today draw these sizes well without it, and it is half the file
+        subset_woff2(original, target / "fonts" / original.name, chars, hinting=False)
+
+
+def add_static(app) -> None:
+    app.config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
 
 
 def setup(app):
     app.setup_extension("sphinxcontrib.katex")
+    app.connect("builder-inited", add_static)
+    # a formula wider than the column scrolls; the script makes such a box keyboard-reachable
+    app.add_js_file("math_scroll.js", loading_method="defer")
     app.add_html_math_renderer(
         "katex_checked",
         inline_renderers=(_reported(katex.html_visit_math), None),

@@ -20,14 +20,14 @@
    icons as SVG. The script goes; the icons stay, drawn by the fonts.
 7. Those fonts hold about 2,000 icons (275 kB); the site shows about twenty. Each font is cut
    down (fontTools) to the icons the pages name (``fa-*`` classes in the HTML and the theme's
-   scripts) and the ones style sheets draw directly (``content: "\\f0f3"``).
+   scripts) and the ones style sheets draw directly (``content: "\\f0f3"``, or the character).
 8. The theme loads Sphinx's search scripts and the whole search index on every page, for a
    search-as-you-type box the book does not turn on; the search page alone needs them.
 9. The chapters' figures (``_images/``) load when the reader scrolls near them
    (``loading="lazy"``), and an SVG figure gets the width and height its file declares, so
    that the text around it never moves when it arrives.
 10. Search summaries on search.html show formulas as their symbols, never as TeX
-    (``_static/search_math.js``, loaded there only).
+    (``_ext/static/search_math.js``, served as ``_static/search_math.js``, loaded there only).
 """
 from __future__ import annotations
 
@@ -94,6 +94,7 @@ SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_s
 ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:+before,?)+)\{content:"(\\[0-9a-f]+|[^"\\])"\}')
 ICON_NAME = re.compile(r"\bfa-[a-z0-9-]+")
 CODEPOINT = re.compile(r'"\\(f[0-9a-f]{3})"')
+PRIVATE_USE = (0xE000, 0xF8FF)                # where icon fonts keep their glyphs
 ICON_FONTS = "vendor/fontawesome/webfonts"     # under the theme's static folder and the site's _static
 
 
@@ -113,28 +114,35 @@ def icons_used(outdir: Path) -> set[int]:
     if not icon_of:
         raise ExtensionError("page_fixes: no Font Awesome class rules found in the theme's style sheets")
     used = {int(code, 16) for css in rest for code in CODEPOINT.findall(css)}
+    # the theme also writes icons as the characters themselves (--pst-icon-bell: "\uf0f3")
+    used.update(ord(ch) for css in rest for ch in css if PRIVATE_USE[0] <= ord(ch) <= PRIVATE_USE[1])
     for file in [*outdir.rglob("*.html"), *(outdir / "_static").rglob("*.js")]:
         text = file.read_text(encoding="utf-8", errors="replace")
         used.update(icon_of[n] for n in ICON_NAME.findall(text) if n in icon_of)
     return used
 
 
-def subset_icon_fonts(outdir: Path) -> None:
+def subset_woff2(original: Path, target: Path, unicodes, hinting: bool = True) -> None:
+    """Write ``original`` (a woff2 font) to ``target`` with only the glyphs of ``unicodes``."""
     from fontTools import subset   # matplotlib's dependency; woff2 needs brotli
 
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.hinting = hinting
+    font = subset.load_font(str(original), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=unicodes)
+    subsetter.subset(font)
+    subset.save_font(font, str(target), options)
+
+
+def subset_icon_fonts(outdir: Path) -> None:
     import pydata_sphinx_theme
 
     used = icons_used(outdir)
     source = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static" / ICON_FONTS
     for original in sorted(source.glob("*.woff2")):     # cut from the theme's own files, every build
-        options = subset.Options()
-        options.flavor = "woff2"
-        options.layout_features = ["*"]
-        font = subset.load_font(str(original), options)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=used)
-        subsetter.subset(font)
-        subset.save_font(font, str(outdir / "_static" / ICON_FONTS / original.name), options)
+        subset_woff2(original, outdir / "_static" / ICON_FONTS / original.name, used)
 
 
 FIGURE_IMG = re.compile(r'<img (?![^>]*\bloading=)([^>]*(?<![\w-])src="([^"]*_images/[^"]+)"[^>]*)>')
