@@ -28,6 +28,11 @@
    that the text around it never moves when it arrives.
 10. Search summaries on search.html show formulas as their symbols, never as TeX
     (``_ext/static/search_math.js``, served as ``_static/search_math.js``, loaded there only).
+11. The scripts Sphinx and its extensions list in a page's head run deferred (after the
+    page is parsed, in the same order): each would otherwise stop the parser until it has
+    arrived, which on a slow link costs the reader a round trip apiece before anything shows.
+    ``documentation_options.js`` stays as it is, since inline scripts write into the object it
+    defines while the page is parsed.
 """
 from __future__ import annotations
 
@@ -181,6 +186,25 @@ def written_pages(app, exception) -> None:
     subset_icon_fonts(outdir)
 
 
+KEEP_BLOCKING = ("documentation_options.js",)
+
+
+def defer_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Fix 11: every listed script file that is neither async nor deferred becomes deferred."""
+    from sphinx.builders.html._assets import _JavaScript
+
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    for k, script in enumerate(scripts):
+        name = str(getattr(script, "filename", "") or "")
+        attributes = dict(getattr(script, "attributes", {}) or {})
+        if (not name or "async" in attributes or "defer" in attributes or "body" in attributes
+                or name.endswith(KEEP_BLOCKING) or attributes.get("type") not in (None, "text/javascript")):
+            continue
+        scripts[k] = _JavaScript(name, priority=script.priority, **attributes, defer="defer")
+
+
 def search_page_scripts(app, pagename, templatename, context, doctree) -> None:
     """Fix 10: the search page alone gets search_math.js, run after searchtools.js (defer)."""
     if pagename == "search" and context.get("script_files") is not None:
@@ -196,4 +220,5 @@ def setup(app):
     app.connect("html-page-context", fix_bibliography_roles, priority=900)
     app.connect("html-page-context", drop_widget_state, priority=900)
     app.connect("html-page-context", search_page_scripts, priority=900)
+    app.connect("html-page-context", defer_scripts, priority=950)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
