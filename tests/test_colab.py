@@ -88,6 +88,15 @@ def test_every_chapter_has_a_colab_notebook_and_a_download(built_book):
         assert nbformat.read(download, as_version=4).cells[1].source == nb.cells[1].source
         html = (built_book.html / f"{page}.html").read_text()
         assert f"/blob/{notebooks.BRANCH}/{page}.ipynb" in html, f"{page}: no Colab link to its notebook"
+        # equations and exercises carry the numbers the page prints: (8.4), Exercise 8.1
+        shown = re.findall(r'<span class="eqno">\(([\d.]+)\)', html)
+        tags = re.findall(r"\\tag\{([^}]*)\}", markdown)
+        assert set(tags) <= set(shown), f"{page}: notebook numbers {sorted(set(tags) - set(shown))[:3]} not on the page"
+        if page.startswith("chapters/"):
+            chapter = str(int(page.split("/")[1][:2]))
+            assert tags and all(t.startswith(chapter + ".") for t in tags), (page, tags[:3])
+            exercises = re.findall(r"\*\*Exercise ([\d.]+)\.\*\*", markdown)
+            assert all(e.startswith(chapter + ".") for e in exercises) and exercises, (page, exercises[:3])
 
 
 @pytest.fixture(scope="module")

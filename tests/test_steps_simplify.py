@@ -241,27 +241,23 @@ def test_the_batch_formula_takes_dgamma_and_dbeta_from_their_checked_formulas(mo
 
 
 def test_the_worked_example_is_exact_and_shows_what_it_checked():
-    import sympy as sp
-    from lib.steps import simplify as sm
+    from lib.steps import example as worked
 
-    step = sm.example_step()
-    _, _, values = sm.example_values()
+    step = worked.example_step()
+    _, _, values = worked.example_values()
     result = step.rhs
     assert sp.simplify(sum(result)) == 0, "the gradient of a normalized column sums to zero"
-    assert sp.simplify((values[sm.X_HAT].T * result)[0, 0]) == 0, "and is perpendicular to x_hat"
+    assert sp.simplify((values[X_HAT].T * result)[0, 0]) == 0, "and is perpendicular to x_hat"
     assert sp.latex(sp.Matrix(result).T) in step.latex(), "the result shown is the one checked"
-    assert sp.latex(values[sm.X_HAT].T) in step.latex() and "sizes" not in step.latex()
+    assert sp.latex(values[X_HAT].T) in step.latex() and "sizes" not in step.latex()
     assert step.sizes == "N = 3, ε = 0"
 
 
 def test_the_worked_example_rejects_a_wrong_formula_and_bad_numbers():
-    import pytest as _pytest
-    from lib.steps import simplify as sm
-    from lib.steps.matrices import add, mul
-    from lib.symbolic import StepError
+    from lib.steps import example as worked
 
-    wrong = mul(sm.GAMMA / (sm.N * sm.S), add(mul(sm.N, sm.DY), mul(-sm.DBETA, sm.ONES_N), mul(sm.DGAMMA, sm.X_HAT)))
-    with _pytest.raises(StepError, match="the N = 3 example"):
-        sm.example_step(formula=wrong)              # the x_hat term with the wrong sign
-    with _pytest.raises(ValueError, match="as many in dy"):
-        sm.example_values(x=(1, 2, 3), dy=(1, 0))
+    wrong = _mul(sm.GAMMA / (N * S), _add(_mul(N, sm.DY), _mul(-sm.DBETA, ONES_N), _mul(sm.DGAMMA, X_HAT)))
+    with pytest.raises(StepError, match="the N = 3 example"):
+        worked.example_step(formula=wrong)          # the x_hat term with the wrong sign
+    with pytest.raises(ValueError, match="as many in dy"):
+        worked.example_values(x=(1, 2, 3), dy=(1, 0))

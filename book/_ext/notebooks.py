@@ -176,7 +176,10 @@ class Resolver:
         if docname is None:
             return label
         if env.config.numfig and env.config.math_numfig:
-            numbers = env.toc_fignumbers.get(docname, {}).get("displaymath", {}).get(f"equation-{label}")
+            from docutils.nodes import make_id   # how Sphinx names an equation's node: lower case
+
+            table = env.toc_fignumbers.get(docname, {}).get("displaymath", {})
+            numbers = table.get(make_id(f"equation-{label}")) or table.get(f"equation-{label}")
             if numbers:
                 return ".".join(map(str, numbers))
         return str(number)
