@@ -147,3 +147,17 @@ def test_quick_grading_bench_times_the_sandbox_and_the_batch(tmp_path):
     assert gr["sandboxed_s"] > 0 and gr["direct_s"] > 0 and gr["batch"] == 6
     assert gr["serial_s"] > 0 and gr["parallel_s"] > 0
     assert "Grading: one submission" in table
+
+
+def test_page_goals_judge_the_slowest_and_heaviest_page():
+    bench = load_runner()
+    rows = {"intro.html": {"dom_ready_ms": 450.0, "cls": 0.01, "bytes": 190_000, "next_page_bytes": 0},
+            "chapters/08_gradient.html": {"dom_ready_ms": 1200.0, "cls": 0.004, "bytes": 300_000,
+                                          "next_page_bytes": 160_000}}
+    pages = {"rows": rows, "worst_dom_ready_ms": 1200.0, "worst_cls": 0.01,
+             "worst_first_visit_bytes": 300_000, "worst_next_page_bytes": 160_000}
+    met = {g["goal"]: g["met"] for g in bench.evaluate_goals({"pages": pages})}
+    assert met["slowest DOM ready on the slow link"] is False
+    assert met["largest layout shift"] is True
+    assert met["heaviest first visit (kB)"] is True
+    assert met["heaviest page after the intro (kB)"] is False

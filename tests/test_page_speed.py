@@ -128,6 +128,8 @@ def test_no_formula_or_table_is_cut_off_on_a_phone(browser, served, path):
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     page.goto(served + path, wait_until="load")
+    # every section laid out, as it is once the reader reaches it (content-visibility: auto)
+    page.add_style_tag(content=".bd-article section { content-visibility: visible !important; }")
     bad = page.evaluate(OVERFLOW)
     counted = page.evaluate("() => document.querySelectorAll('.bd-article .katex').length")
     context.close()
