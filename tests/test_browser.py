@@ -384,12 +384,14 @@ def test_figures_are_legible_in_the_dark_theme(visit, site):
         v = visit(path, color_scheme="dark")
         v.open()
         assert v.page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        every_section_shown(v.page)
         images = v.page.locator(figure_css)
         for i in range(images.count()):
             image = images.nth(i)
             if not image.is_visible():
                 continue  # a widget's frames not on show, a closed dropdown
             image.scroll_into_view_if_needed()
+            image.evaluate("img => img.decode().catch(() => null)")   # a lazy figure has arrived
             box = image.bounding_box()
             if not box or box["width"] < 60 or box["height"] < 60:
                 continue  # icons, not figures
@@ -408,7 +410,7 @@ def test_results_are_tables_that_fit_a_phone(visit):
     page_visit = visit("chapters/08_gradient.html")
     page_visit.page.set_viewport_size({"width": 390, "height": 844})
     page_visit.open()
-    page = page_visit.page
+    page = every_section_shown(page_visit.page)
     tables = page.locator("table.bn-table")
     assert tables.count() >= 10
     # no result is left as a text block of aligned columns

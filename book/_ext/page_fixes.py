@@ -25,14 +25,16 @@
    search-as-you-type box the book does not turn on; the search page alone needs them.
 9. The chapters' figures (``_images/``) load when the reader scrolls near them
    (``loading="lazy"``), and an SVG figure gets the width and height its file declares, so
-   that the text around it never moves when it arrives.
+   that the text around it never moves when it arrives. A figure over 800 px wide (chapter 3's
+   graph) is not shrunk below 640 px on a phone: it scrolls sideways in its own box instead.
 10. Search summaries on search.html show formulas as their symbols, never as TeX
     (``_ext/static/search_math.js``, served as ``_static/search_math.js``, loaded there only).
 11. The scripts Sphinx and its extensions list in a page's head run deferred (after the
     page is parsed, in the same order): each would otherwise stop the parser until it has
     arrived, which on a slow link costs the reader a round trip apiece before anything shows.
     ``documentation_options.js`` stays as it is, since inline scripts write into the object it
-    defines while the page is parsed.
+    defines while the page is parsed, and so does the search page, whose ``searchtools.js``
+    (loaded by the template, not deferred) calls into ``doctools.js`` at once.
 """
 from __future__ import annotations
 
@@ -150,6 +152,7 @@ def subset_icon_fonts(outdir: Path) -> None:
         subset_woff2(original, outdir / "_static" / ICON_FONTS / original.name, used)
 
 
+WIDE_FIGURE = 800   # CSS px: wider than this, a figure keeps a readable size on a phone and scrolls
 FIGURE_IMG = re.compile(r'<img (?![^>]*\bloading=)([^>]*(?<![\w-])src="([^"]*_images/[^"]+)"[^>]*)>')
 SVG_SIZE = re.compile(r'<svg[^>]*\bwidth="([\d.]+)pt"[^>]*\bheight="([\d.]+)pt"')
 
@@ -164,6 +167,8 @@ def lazy_figures(text: str, page: Path) -> str:
             if size:   # matplotlib writes points; a CSS pixel is 3/4 of a point
                 width, height = (round(float(v) * 4 / 3) for v in size.groups())
                 attrs += f' width="{width}" height="{height}"'
+                if width > WIDE_FIGURE:
+                    return f'<span class="bn-wide-figure"><img loading="lazy" {attrs}></span>'
         return f'<img loading="lazy" {attrs}>'
     return FIGURE_IMG.sub(fix, text)
 
@@ -194,7 +199,7 @@ def defer_scripts(app, pagename, templatename, context, doctree) -> None:
     from sphinx.builders.html._assets import _JavaScript
 
     scripts = context.get("script_files")
-    if not scripts:
+    if not scripts or pagename == "search":
         return
     for k, script in enumerate(scripts):
         name = str(getattr(script, "filename", "") or "")
