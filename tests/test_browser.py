@@ -167,9 +167,7 @@ MATH_STATE = r"""() => {
 
 
 def every_section_shown(page):
-    """Lay out every section, as each is once the reader reaches it (reader.css gives the ones
-    far from the screen content-visibility: auto), and let the page's observers see it."""
-    page.add_style_tag(content=".bd-article section { content-visibility: visible !important; }")
+    """The page once its observers have run (math_scroll.js marks the wide formulas)."""
     page.wait_for_timeout(150)
     return page
 

@@ -2,8 +2,7 @@
 // its own box (reader.css).
 // Such a box is made reachable from the keyboard (tabindex=0, with a name saying what it
 // is), so that a reader without a mouse can scroll it too; a formula that fits is left alone.
-// A ResizeObserver re-checks a box whenever its width changes: when the window does, and
-// when a section far down the page is first laid out (content-visibility: auto).
+// A ResizeObserver re-checks a box whenever its width changes (the window's, a font's arrival).
 // Added to every page by book/_ext/local_katex.py.
 (function () {
   function mark(box) {
