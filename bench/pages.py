@@ -9,12 +9,9 @@ three visits.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import statistics
 import sys
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,13 +26,9 @@ def bench_pages(quick):
     from playwright.sync_api import sync_playwright
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import CHROMIUM_ARGS, toc_files
-    from pagespeed import LINK, CompressingHandler, measure, throttle
+    from pagespeed import LINK, measure, serve, throttle
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(CompressingHandler, directory=str(SITE)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    server, base = serve(SITE)
     pages = [f"{p}.html" for p in toc_files()][: 3 if quick else None]
     rounds = 1 if quick else 3
     rows = {}

@@ -26,6 +26,7 @@ pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from conftest import CHROMIUM_ARGS, ROOT, chromium_path, toc_files
+from pagespeed import Server
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
 
@@ -53,7 +54,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def base_url(site):
     """The built site, served by a threaded http.server on 127.0.0.1 and a random free port."""
     handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)     # room for Chromium's burst of connections
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"

@@ -14,11 +14,8 @@ The figures go to test-artifacts/page-speed.json; the closing note of issue 16 q
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import statistics
-import threading
 
 import pytest
 
@@ -26,7 +23,7 @@ pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from conftest import CHROMIUM_ARGS, ROOT, chromium_path, toc_files
-from pagespeed import CompressingHandler, LINK, measure, throttle
+from pagespeed import LINK, measure, serve, throttle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -38,12 +35,8 @@ GOALS = {"dom_ready_ms": 1000, "cls": 0.05, "first_visit_bytes": 700_000, "next_
 @pytest.fixture(scope="module")
 def served(built_book):
     assert built_book.returncode == 0, "the book does not build:\n" + built_book.log[-3000:]
-    handler = functools.partial(CompressingHandler, directory=str(built_book.html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server, base = serve(built_book.html)
+    yield base
     server.shutdown()
     server.server_close()
 
