@@ -26,22 +26,12 @@ def bench_pages(quick):
     from playwright.sync_api import sync_playwright
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import CHROMIUM_ARGS, toc_files
-    from pagespeed import LINK, measure, serve, throttle
+    from pagespeed import LINK, serve, visit
 
     server, base = serve(SITE)
     pages = [f"{p}.html" for p in toc_files()][: 3 if quick else None]
     rounds = 1 if quick else 3
     rows = {}
-
-    def visit(browser, url, after=None):
-        context = browser.new_context(viewport={"width": 390, "height": 844})
-        page = context.new_page()
-        throttle(page)
-        if after:
-            measure(page, after, settle_ms=300)
-        out = measure(page, url)
-        context.close()
-        return out
 
     try:
         with sync_playwright() as p:
@@ -49,7 +39,9 @@ def bench_pages(quick):
             for path in pages:
                 first = [visit(browser, base + path) for _ in range(rounds)]
                 second = [visit(browser, base + path, after=base + "intro.html") for _ in range(rounds)]
-                row = {k: statistics.median(v[k] for v in first) for k in KEYS}
+                row = {k: statistics.median([v[k] for v in first if v[k] is not None] or [0]) for k in KEYS}
+                row["cls"] = max(v["cls"] for v in first)
+                row["stalls"] = sum(v["stalls"] for v in first + second)
                 row["next_page_bytes"] = statistics.median(v["bytes"] - v["frame_bytes"] for v in second)
                 rows[path] = row
             browser.close()

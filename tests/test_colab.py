@@ -94,7 +94,8 @@ def test_every_chapter_has_a_colab_notebook_and_a_download(built_book):
         assert set(tags) <= set(shown), f"{page}: notebook numbers {sorted(set(tags) - set(shown))[:3]} not on the page"
         if page.startswith("chapters/"):
             chapter = str(int(page.split("/")[1][:2]))
-            assert tags and all(t.startswith(chapter + ".") for t in tags), (page, tags[:3])
+            assert len(tags) == len(shown), f"{page}: {len(shown)} numbered equations, {len(tags)} tagged"
+            assert all(t.startswith(chapter + ".") for t in tags), (page, tags[:3])
             exercises = re.findall(r"\*\*Exercise ([\d.]+)\.\*\*", markdown)
             assert all(e.startswith(chapter + ".") for e in exercises) and exercises, (page, exercises[:3])
 

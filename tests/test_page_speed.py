@@ -23,12 +23,11 @@ pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from conftest import CHROMIUM_ARGS, ROOT, chromium_path, toc_files
-from pagespeed import LINK, measure, serve, throttle
+from pagespeed import LINK, PHONE, serve, visit
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 PAGES = [f"{page}.html" for page in toc_files()]
-PHONE = {"width": 390, "height": 844}
 GOALS = {"dom_ready_ms": 1000, "cls": 0.05, "first_visit_bytes": 700_000, "next_page_bytes": 150_000}
 
 
@@ -59,37 +58,20 @@ def figures():
                                                     indent=2, sort_keys=True))
 
 
-def _open(browser, url, after=None):
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    foreign = []
-    host = url.split("/")[2]
-    page.on("request", lambda r: r.url.split("/")[2:3] != [host] and not r.url.startswith("data:")
-            and foreign.append(r.url))
-    throttle(page)
-    if after:
-        measure(page, after, settle_ms=300)
-    return context, measure(page, url), foreign
-
-
 VISITS = 3   # timings are the median of three first visits (a shared machine is noisy)
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_page_is_quick_and_steady_on_a_slow_link(browser, served, figures, path):
-    visits, foreign = [], []
-    for _ in range(VISITS):
-        context, one, asked = _open(browser, served + path)
-        context.close()
-        visits.append(one)
-        foreign += asked
+    visits = [visit(browser, served + path, settle_ms=1000) for _ in range(VISITS)]
+    foreign = [u for v in visits for u in v.pop("foreign")]
     first = {}
     for key in visits[0]:
         values = [v[key] for v in visits if isinstance(v[key], (int, float))]
         first[key] = statistics.median(values) if values else None
     first["cls"] = max(v["cls"] for v in visits)        # a shift counts whenever it happens
-    context, second, _ = _open(browser, served + path, after=served + "intro.html")
-    context.close()
+    first["stalls"] = sum(v["stalls"] for v in visits)  # emulation stalls, visits made again
+    second = visit(browser, served + path, after=served + "intro.html")
     next_bytes = second["bytes"] - second["frame_bytes"]
     figures[path] = {**{k: round(v, 3) if isinstance(v, float) else v for k, v in first.items()},
                      "next_page_bytes": next_bytes}
