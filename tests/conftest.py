@@ -27,6 +27,18 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Playwright (one per test module)."""
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 def toc_files(book: Path = BOOK) -> list[str]:
     """The pages of ``_toc.yml`` in reading order: paths without suffix, relative to book/."""
     toc = yaml.safe_load((book / "_toc.yml").read_text())

@@ -23,9 +23,8 @@ from urllib.parse import unquote, urljoin, urlparse
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import sync_playwright  # noqa: E402
 
-from conftest import CHROMIUM_ARGS, ROOT, chromium_path, toc_files
+from conftest import ROOT, toc_files  # noqa: E402  (and the browser fixture)
 from pagespeed import Server
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
@@ -61,14 +60,6 @@ def base_url(site):
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import toc_files
 from lib import quizzes
-from test_browser import PAGES, base_url, browser, site, visit  # noqa: F401  (fixtures)
+from test_browser import PAGES, base_url, site, visit  # noqa: F401  (fixtures; browser is conftest's)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 WIDGET_PAGES = ["chapters/01_layer.html", "chapters/02_basics.html", "chapters/03_rowwise.html",
