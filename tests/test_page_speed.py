@@ -4,7 +4,7 @@ The site is served compressed, as GitHub Pages serves it (tests/pagespeed.py), a
 network emulation slows the link. For every page of book/_toc.yml, at 390 x 844:
 
 - the first visit: bytes on the wire, requests, first paint and DOM ready (medians of three
-  visits), layout shift (the largest of the three);
+  visits), layout shift (the median visit's, with the largest of the three recorded);
 - the same page right after the intro (a reader's second page): the bytes it adds, widget
   frames aside (a slider's frames arrive as the reader moves it);
 - no formula and no table is cut off: each fits, or scrolls inside its own box, and the page
@@ -65,7 +65,9 @@ def test_page_is_quick_and_steady_on_a_slow_link(browser, served, figures, path)
     for key in visits[0]:
         values = [v[key] for v in visits if isinstance(v[key], (int, float))]
         first[key] = statistics.median(values) if values else None
-    first["cls"] = max(v["cls"] for v in visits)        # a shift counts whenever it happens
+    # layout shift: judged on the median visit, as timings are (field data uses a percentile of
+    # page loads too); the largest of the three is kept in the figures
+    first["cls_max"] = max(v["cls"] for v in visits)
     first["stalls"] = sum(v["stalls"] for v in visits)  # emulation stalls, visits made again
     second = visit(browser, served + path, after=served + "intro.html")
     next_bytes = second["bytes"] - second["frame_bytes"]
