@@ -67,9 +67,9 @@ class CompressingHandler(http.server.SimpleHTTPRequestHandler):
 
 class Server(http.server.ThreadingHTTPServer):
     """A threaded server with room for every connection Chromium opens at once (backlog 128,
-    http.server's is 5). With one connection per request (HTTP/1.0) and Chromium's network
-    emulation on, about one page load in a hundred stalled with every request pending; with
-    keep-alive (``CompressingHandler.protocol_version``) 250 throttled loads in a row did not.
+    http.server's is 5). Keep-alive (``CompressingHandler.protocol_version``) made Chromium's
+    throttled loads stall less often than one connection a request did; they still stall
+    now and then, which :func:`visit` handles.
     """
 
     request_queue_size = 128
