@@ -362,6 +362,34 @@ def _luminance(rgb) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+# Every value <html data-theme> takes while a page loads, and whether the body existed yet.
+THEME_CHANGES = """
+window.__themes = [];
+new MutationObserver(records => { for (const r of records)
+  if (r.target === document.documentElement)
+    window.__themes.push([r.target.dataset.theme, !!document.body]); })
+  .observe(document, {attributes: true, subtree: true, attributeFilter: ['data-theme']});
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_first_visit_is_painted_in_its_colour_scheme_from_the_start(visit, scheme):
+    """The head sets the theme before the body is parsed, and the theme's script keeps it.
+
+    A theme set only after parsing would paint a dark-mode reader's first screen light, and
+    restyle the whole page once more (about 100 ms on chapter 8, measured).
+    """
+    v = visit("chapters/08_gradient.html", color_scheme=scheme, viewport=(390, 844))
+    v.page.add_init_script(THEME_CHANGES)
+    v.open()
+    changes = v.page.evaluate("() => window.__themes")
+    before_body = [theme for theme, body in changes if not body]
+    assert before_body and before_body[-1] == scheme, changes        # set in the head
+    assert all(theme == scheme for theme, body in changes if body), changes   # and never changed
+    assert v.page.evaluate("() => document.documentElement.dataset.theme") == scheme
+    assert not v.problems, v.problems
+
+
 def test_figures_are_legible_in_the_dark_theme(visit, site):
     """In the dark theme a figure keeps an opaque light background (black axes on dark would vanish)."""
     import matplotlib.image as mpimg
@@ -393,6 +421,60 @@ def test_figures_are_legible_in_the_dark_theme(visit, site):
             checked += 1
     if not checked:
         pytest.skip("no figure in the book yet")
+
+
+STACKED = "picture > source[srcset$='-stacked.svg'] + img"
+
+
+def test_figures_of_several_panels_are_stacked_on_a_phone(visit, site):
+    """A phone shows each figure of panels side by side with its panels one under the other,
+    at the column's width; a desktop shows the figure as drawn."""
+    pages = [p for p in PAGES if "-stacked.svg" in (site / p).read_text(encoding="utf-8")]
+    assert {"chapters/01_layer.html", "chapters/07_layouts.html", "chapters/09_training.html"} <= set(pages)
+    for path in pages:
+        for viewport, stacked in (((390, 844), True), ((1280, 900), False)):
+            v = visit(path, viewport=viewport)
+            v.open()
+            every_section_shown(v.page)
+            figures = v.page.locator(STACKED)
+            for i in range(figures.count()):
+                img = figures.nth(i)
+                img.scroll_into_view_if_needed()
+                img.evaluate("img => img.decode().catch(() => null)")
+                shown = img.evaluate("img => ({src: img.currentSrc, w: img.clientWidth, h: img.clientHeight,"
+                                     " natural: img.naturalWidth})")
+                assert shown["src"].endswith("-stacked.svg") == stacked, (path, viewport, shown)
+                if stacked:
+                    assert shown["h"] > shown["w"], (path, shown)      # panels one under another
+                    assert shown["natural"] and shown["w"] >= 0.75 * min(shown["natural"], 358), (path, shown)
+            assert not v.problems, v.problems
+            v.close()
+
+
+def test_a_folded_block_opens_and_folds_again_on_click(visit):
+    """Folds (solutions, "How this is checked") show nothing until opened, then their content,
+    formulas typeset; a second click folds them again."""
+    v = visit("chapters/08_gradient.html", viewport=(390, 844))
+    v.open()
+    folds = v.page.locator(".admonition.toggle")
+    assert folds.count() >= 10
+    state = """fold => { const body = [...fold.children].filter(e => !e.matches('.admonition-title'));
+        return {height: body.reduce((h, e) => h + e.getBoundingClientRect().height, 0),
+                laid_out: body.filter(e => e.getClientRects().length).length,
+                formulas: fold.querySelectorAll('.katex-html').length}; }"""
+    for i in (0, folds.count() - 1):
+        fold = folds.nth(i)
+        folded = fold.evaluate(state)
+        assert folded["height"] == 0 and folded["laid_out"] == 0, folded      # not even laid out
+        fold.locator(".toggle-button").click()
+        v.page.wait_for_timeout(400)                                          # its fade-in
+        opened = fold.evaluate(state)
+        assert opened["height"] > 40 and opened["laid_out"] > 0, opened
+        assert fold.locator(".toggle-button").get_attribute("aria-expanded") == "true"
+        fold.locator(".toggle-button").click()
+        v.page.wait_for_timeout(400)
+        assert fold.evaluate(state)["height"] == 0
+    assert not v.problems, v.problems
 
 
 def test_results_are_tables_that_fit_a_phone(visit):

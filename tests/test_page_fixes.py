@@ -110,6 +110,25 @@ def test_figures_load_lazily_with_the_size_their_svg_declares(tmp_path):
     assert html == '<img loading="lazy" alt="a figure" src="_images/f.svg" width="400" height="200"><img src="_static/logo.svg">'
 
 
+def test_a_figure_of_panels_side_by_side_is_stacked_on_a_phone(tmp_path):
+    from lib.plots import panels
+
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "f.svg").write_text(
+        f'<svg xmlns:xlink="http://www.w3.org/1999/xlink" {panels.ATTRIBUTE}="0,0,300,150;300,0,300,150" '
+        'width="600pt" height="150pt" viewBox="0 0 600 150" xmlns="http://www.w3.org/2000/svg"><g/></svg>')
+    (tmp_path / "_images" / "g.svg").write_text('<svg width="900pt" height="150pt" viewBox="0 0 900 150"></svg>')
+    html = page_fixes.lazy_figures('<img alt="two panels" src="_images/f.svg" /><img alt="wide" src="_images/g.svg" />',
+                                   tmp_path / "p.html")
+    assert html == ('<picture><source media="(max-width: 40rem)" srcset="_images/f-stacked.svg" '
+                    f'width="400" height="{round((300 + panels.GAP) * 4 / 3)}">'
+                    '<img loading="lazy" alt="two panels" src="_images/f.svg" width="800" height="200"></picture>'
+                    '<span class="bn-wide-figure"><img loading="lazy" alt="wide" src="_images/g.svg" '
+                    'width="1200" height="200"></span>')
+    assert panels.stacked_svg((tmp_path / "_images" / "f.svg").read_text())[0] == \
+        (tmp_path / "_images" / "f-stacked.svg").read_text()
+
+
 # ---------------------------------------------------------------- static_widgets
 
 

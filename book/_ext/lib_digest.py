@@ -4,8 +4,8 @@ chapter failed.
 jupyter-cache keys a notebook on its code cells only, so an edit to ``lib`` (a formula of
 ``lib/steps``, say) would leave every chapter's cached outputs, and its ticked checks, in
 place. This extension gives each chapter a digest of what its result can depend on: the
-files of ``lib`` it imports, followed through ``lib``'s own imports, and the pinned
-``requirements.txt``. When a chapter's digest differs from the one recorded after its last
+files of ``lib`` it imports, followed through ``lib``'s own imports, the build kernels'
+IPython profile (``quiet_kernels.py``) and the pinned ``requirements.txt``. When a chapter's digest differs from the one recorded after its last
 successful run, its jupyter-cache record is dropped and Sphinx reads it again, so it is
 executed afresh. Digests are recorded only for chapters that executed without error, so a
 failing chapter keeps failing until it is fixed.
@@ -85,7 +85,11 @@ def _imports_in_module(path: Path):
 
 def dependencies(source: Path, root: Path) -> list[Path]:
     """The files of ``lib`` that the chapter ``source`` imports, directly or through lib."""
-    todo = list(_imports_in_text(source.read_text(encoding="utf-8")))
+    return _closure(list(_imports_in_text(source.read_text(encoding="utf-8"))), root)
+
+
+def _closure(todo: list[str], root: Path) -> list[Path]:
+    """The files of the dotted lib modules ``todo``, and of everything they import from lib."""
     seen: dict[Path, None] = {}
     while todo:
         dotted = todo.pop()
@@ -99,10 +103,14 @@ def dependencies(source: Path, root: Path) -> list[Path]:
 
 
 def digest(source: Path, root: Path) -> str:
-    """sha256 of the chapter's lib files (path and content) and of the pinned requirements."""
+    """sha256 of the chapter's lib files (path and content), of the build kernels' profile and
+    the lib it runs, and of the pinned requirements."""
+    from quiet_kernels import CONFIG, PANELS
+
     h = hashlib.sha256()
-    for path in dependencies(source, root):
+    for path in sorted(set(dependencies(source, root)) | set(_closure([PANELS], root))):
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    h.update(CONFIG.encode())                   # the kernels' profile: figure formats, panels
     requirements = root.parent / "requirements.txt"
     if requirements.is_file():
         h.update(requirements.read_bytes())

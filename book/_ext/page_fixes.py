@@ -6,7 +6,11 @@
    written once.
 2. pydata-sphinx-theme 0.17 sets ``<html data-mode="">`` on a first visit (nothing stored yet)
    and then logs "Got invalid theme mode: ." as an error. A first visit now starts in the
-   theme's default mode ("auto": follow the system's light or dark preference).
+   theme's default mode ("auto": follow the system's light or dark preference). The head
+   script also sets ``data-theme`` at once, to the value the theme's script will give it
+   (the mode, or the system's preference in "auto"). Left empty, or stale from an earlier
+   visit, it changed only once the page was parsed, which restyled the whole page (about
+   100 ms on chapter 8) and painted a dark-mode reader's first screen light.
 3. docutils writes the bibliography as ``<div role="list">`` whose entries have the deprecated
    role ``doc-biblioentry``; a list must hold list items (axe: aria-required-children, critical),
    so the entries become ``role="listitem"``.
@@ -35,6 +39,11 @@
     ``documentation_options.js`` stays as it is, since inline scripts write into the object it
     defines while the page is parsed, and so does the search page, whose ``searchtools.js``
     (loaded by the template, not deferred) calls into ``doctools.js`` at once.
+12. A figure of several panels side by side (an SVG that the build's kernels marked with its
+    panels, see ``lib/plots/panels.py``) gets a second file with the panels one under the
+    other, and a ``<picture>`` that shows it on a narrow screen: ``NAME.svg`` becomes
+    ``NAME-stacked.svg``, drawn from the same figure. The wide version, shrunk to a phone's
+    column, had legend text about 4 px high.
 """
 from __future__ import annotations
 
@@ -44,9 +53,11 @@ from pathlib import Path
 from sphinx.errors import ExtensionError
 
 FIRST_VISIT_MODE = (
-    'if (!document.documentElement.dataset.mode) {'
-    ' document.documentElement.dataset.mode ='
-    ' document.documentElement.dataset.defaultMode || "auto"; }'
+    '(function (d) {'
+    ' if (!d.mode) { d.mode = d.defaultMode || "auto"; }'
+    ' d.theme = d.mode === "light" || d.mode === "dark" ? d.mode'
+    ' : (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");'
+    ' })(document.documentElement.dataset);'
 )
 
 
@@ -157,16 +168,38 @@ FIGURE_IMG = re.compile(r'<img (?![^>]*\bloading=)([^>]*(?<![\w-])src="([^"]*_im
 SVG_SIZE = re.compile(r'<svg[^>]*\bwidth="([\d.]+)pt"[^>]*\bheight="([\d.]+)pt"')
 
 
+def _px(points: float) -> int:
+    return round(points * 4 / 3)     # matplotlib writes points; a CSS pixel is 3/4 of a point
+
+
+def stacked_source(svg_file: Path, src: str) -> str | None:
+    """Fix 12: the ``<source>`` of ``svg_file``'s stacked version (written beside it), if marked."""
+    from lib.plots.panels import stacked_svg
+    from lib.widgets.static import NARROW
+
+    stacked = stacked_svg(svg_file.read_text(encoding="utf-8"))
+    if stacked is None:
+        return None
+    text, width, height = stacked
+    name = svg_file.stem + "-stacked.svg"
+    (svg_file.parent / name).write_text(text, encoding="utf-8")
+    return (f'<source media="{NARROW}" srcset="{src.rsplit("/", 1)[0]}/{name}" '
+            f'width="{_px(width)}" height="{_px(height)}">')
+
+
 def lazy_figures(text: str, page: Path) -> str:
     def fix(match):
         attrs, src = match.group(1).rstrip(), match.group(2)
         attrs = attrs[:-1].rstrip() if attrs.endswith("/") else attrs
         if src.endswith(".svg") and " width=" not in f" {attrs}":
-            head = (page.parent / src).read_text(encoding="utf-8", errors="replace")[:2000]
-            size = SVG_SIZE.search(head)
-            if size:   # matplotlib writes points; a CSS pixel is 3/4 of a point
-                width, height = (round(float(v) * 4 / 3) for v in size.groups())
+            svg_file = page.parent / src
+            size = SVG_SIZE.search(svg_file.read_text(encoding="utf-8", errors="replace")[:2000])
+            if size:
+                width, height = (_px(float(v)) for v in size.groups())
                 attrs += f' width="{width}" height="{height}"'
+                source = stacked_source(svg_file, src)
+                if source:
+                    return f'<picture>{source}<img loading="lazy" {attrs}></picture>'
                 if width > WIDE_FIGURE:
                     return f'<span class="bn-wide-figure"><img loading="lazy" {attrs}></span>'
         return f'<img loading="lazy" {attrs}>'
@@ -174,7 +207,7 @@ def lazy_figures(text: str, page: Path) -> str:
 
 
 def written_pages(app, exception) -> None:
-    """Fixes 5 to 9, in every HTML page of the build."""
+    """Fixes 5 to 9 and 12, in every HTML page of the build."""
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)

@@ -10,7 +10,9 @@ the chapters' own code are untouched (they are cell outputs, not kernel logs).
 
 The same profile makes the kernels give every matplotlib figure as SVG as well as PNG. The
 site shows the SVG (myst-nb prefers it): sharp at any screen density and zoom, and smaller
-than a PNG drawn at twice the size once compressed. The PDF edition takes the PNG. A reader's
+than a PNG drawn at twice the size once compressed. The PDF edition takes the PNG. Each SVG
+of several panels side by side carries the box of each panel (:mod:`lib.plots.panels`), from
+which the build writes the stacked version a phone shows (``page_fixes``, fix 12). A reader's
 own Jupyter is left as it is.
 """
 from __future__ import annotations
@@ -18,9 +20,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+PANELS = "lib.plots.panels"
+"""The lib module every build kernel runs (lib_digest counts it among each chapter's imports)."""
+
 CONFIG = ('# written by book/_ext/quiet_kernels.py\n'
           'c.IPKernelApp.log_level = "ERROR"\n'
-          'c.InlineBackend.figure_formats = {"svg", "png"}\n')
+          'c.InlineBackend.figure_formats = {"svg", "png"}\n'
+          'c.InteractiveShellApp.exec_lines = ["%matplotlib inline",\n'
+          f'    "__import__({PANELS!r}, fromlist=[\'register\']).register()"]\n')
 
 
 def setup(app):
