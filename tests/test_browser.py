@@ -291,6 +291,25 @@ def test_search_works_offline(visit):
     assert not v.problems, v.problems
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_search_forms_icon_sits_beside_the_query_not_over_it(visit, width):
+    """The search page's form and the Ctrl+K dialog: the magnifier ends before the typed text."""
+    where = """form => { const icon = form.querySelector('.fa-magnifying-glass').getBoundingClientRect();
+        const input = form.querySelector('input'); const style = getComputedStyle(input);
+        const text = input.getBoundingClientRect().left + parseFloat(style.paddingLeft);
+        return {icon_right: icon.right, icon_width: icon.width, text_left: text}; }"""
+    for path, form in (("search.html?q=gradient", ".bd-search-container form.bd-search"),
+                       ("chapters/01_layer.html", "#pst-search-dialog form.bd-search")):
+        v = visit(path, viewport=(width, 844))
+        v.open()
+        if "dialog" in form:
+            v.page.keyboard.press("Control+k")
+        form = v.page.locator(form).first
+        form.locator("input").wait_for(state="visible")
+        box = form.evaluate(where)
+        assert box["icon_width"] > 0 and box["icon_right"] <= box["text_left"], (path, box)
+
+
 def test_download_buttons_resolve(site, base_url):
     """Each page's download links (.md source, .ipynb for notebooks) answer 200 from the local server."""
     from html.parser import HTMLParser

@@ -67,6 +67,20 @@ def test_each_box_holds_everything_its_panel_draws(make, count):
     plt.close(fig)
 
 
+def test_a_colour_bar_stays_with_its_panel():
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig.colorbar(left.imshow(np.eye(4)), ax=left)
+    right.plot([0, 1])
+    boxes = panels.panel_boxes(fig)
+    assert len(boxes) == 2
+    renderer = fig.canvas.get_renderer()
+    page = fig.get_tightbbox(renderer).padded(0.1)
+    bar = fig.axes[-1].get_tightbbox(renderer).transformed(fig.dpi_scale_trans.inverted())
+    x, _, w, _ = boxes[0]
+    assert x <= (bar.x0 - page.x0) * 72 and (bar.x1 - page.x0) * 72 <= x + w + 0.01
+    plt.close(fig)
+
+
 def test_panels_come_in_reading_order_and_never_overlap():
     fig = plot_layout_groups()               # 2 x 2: top left, top right, bottom left, bottom right
     boxes = panels.panel_boxes(fig)
@@ -80,15 +94,18 @@ def test_panels_come_in_reading_order_and_never_overlap():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("layout", ["one panel", "one column", "twin axes"])
+@pytest.mark.parametrize("layout", ["one panel", "one column", "twin axes", "colour bar"])
 def test_a_figure_that_already_fits_a_phone_is_left_alone(layout):
     if layout == "one panel":
         fig, ax = plt.subplots()
     elif layout == "one column":
         fig, _ = plt.subplots(2, 1)
-    else:
+    elif layout == "twin axes":
         fig, ax = plt.subplots()
         ax.twinx().set_ylabel("right")
+    else:                                     # chapter 2's Jacobian: an image and its colour bar
+        fig, ax = plt.subplots()
+        fig.colorbar(ax.imshow(np.eye(4)))
     svg = _svg(fig)
     assert panels.panel_boxes(fig) == []
     assert panels.mark_panels(svg, fig) == svg
@@ -150,3 +167,24 @@ def test_the_site_builds_kernels_mark_the_figures_they_show(tmp_path, monkeypatc
     assert "image/png" in side_by_side[0]["data"]                  # the PDF's version
     assert panels.ATTRIBUTE not in one_column[0]["data"]["image/svg+xml"]
     assert "lib" not in names[0]["data"]["text/plain"]              # the profile leaves no names behind
+
+
+def test_a_chapter_runs_again_when_the_panels_its_kernel_loads_change(tmp_path):
+    """The build's kernels run lib.plots.panels before any cell: a cached chapter that never
+    imports it is still executed again when it changes (book/_ext/lib_digest.py)."""
+    import shutil
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import lib_digest
+
+    shutil.copytree(ROOT / "lib", tmp_path / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text("```{code-cell} ipython3\nfrom lib import batchnorm\n```\n")
+    before = lib_digest.digest(chapter, tmp_path / "lib")
+    assert lib_digest.digest(chapter, tmp_path / "lib") == before
+    panels_file = tmp_path / "lib" / "plots" / "panels.py"
+    panels_file.write_text(panels_file.read_text().replace("GAP = 8.0", "GAP = 9.0"))
+    assert lib_digest.digest(chapter, tmp_path / "lib") != before

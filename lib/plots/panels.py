@@ -75,13 +75,29 @@ def panel_boxes(fig) -> list[tuple[float, float, float, float]]:
     pad = mpl.rcParams["savefig.pad_inches"]
     page = fig.get_tightbbox(renderer).padded(pad if isinstance(pad, float) else 0.1)
     to_inches = fig.dpi_scale_trans.inverted()
-    drawn = [ax.get_tightbbox(renderer).transformed(to_inches) for ax in fig.axes if ax.get_visible()]
-    drawn = _merge([(b.x0, b.y0, b.x1, b.y1) for b in drawn])
+    def box(ax):
+        b = ax.get_tightbbox(renderer).transformed(to_inches)
+        return (b.x0, b.y0, b.x1, b.y1)
+
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    owner = {}                              # a colour bar's Axes -> the Axes of what it explains
+    for ax in shown:
+        for artist in (*ax.images, *ax.collections):
+            if getattr(artist, "colorbar", None) is not None:
+                owner[artist.colorbar.ax] = ax
+    parts = {ax: [box(ax)] for ax in shown if ax not in owner and ax.get_label() != "<colorbar>"}
+    for bar, ax in owner.items():
+        if ax in parts and bar in shown:
+            parts[ax].append(box(bar))      # a colour bar stays with its panel
+    drawn = [[min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs)]
+             for bs in parts.values()]
+    drawn = _merge(drawn)
     boxes = [_padded(b, drawn, (page.x0, page.y0, page.x1, page.y1)) for b in drawn]
     if len(drawn) < 2 or all(a[0] < b[2] and b[0] < a[2] for a in drawn for b in drawn):
         return []                           # a single column already fits a phone
-    return [(round((b[0] - page.x0) * 72, 2), round((page.y1 - b[3]) * 72, 2),
-             round((b[2] - b[0]) * 72, 2), round((b[3] - b[1]) * 72, 2)) for b in _reading_order(boxes)]
+    return [(round(float(b[0] - page.x0) * 72, 2), round(float(page.y1 - b[3]) * 72, 2),
+             round(float(b[2] - b[0]) * 72, 2), round(float(b[3] - b[1]) * 72, 2))
+            for b in _reading_order(boxes)]
 
 
 def _reading_order(boxes):
