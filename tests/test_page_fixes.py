@@ -150,7 +150,9 @@ def test_frames_become_files_and_hidden_ones_wait_in_data_src(tmp_path):
     assert static_widgets.extract_frames(page, tmp_path)
     html = page.read_text()
     assert "data:image" not in html
-    assert ' src="../_images/frames/' in html.split('data-key="1"')[0], "the shown frame keeps src"
+    shown = html.split('data-key="1"')[0]
+    assert ' src="../_images/frames/' in shown, "the shown frame keeps src"
+    assert shown.count('loading="lazy"') == 1, "and loads when the reader nears the widget"
     hidden = html.split('<picture>')[1]
     assert 'data-srcset="../_images/frames/' in hidden and 'data-src="../_images/frames/' in hidden
     assert " src=" not in hidden and " srcset=" not in hidden, "a hidden frame is not fetched with the page"

@@ -26,6 +26,7 @@ FRAMES = "_images/frames"
 
 PICTURE = re.compile(r'<picture>(<source [^>]*>)(<img class="bn-frame"[^>]*>)</picture>')
 FRAME = re.compile(r'<img class="bn-frame"[^>]*>')
+LAZY = ('<img class="bn-frame"', '<img class="bn-frame" loading="lazy"')
 DATA_URI = re.compile(r'\b(src|srcset)="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
@@ -38,7 +39,10 @@ def _to_file(tag: str, hidden: bool, page: Path, outdir: Path) -> str:
             target.write_bytes(data)
         url = os.path.relpath(target, page.parent).replace(os.sep, "/")
         return f'{"data-" if hidden else ""}{match.group(1)}="{url}"'
-    return DATA_URI.sub(replace, tag)
+    tag = DATA_URI.sub(replace, tag)
+    if not hidden and tag.startswith(LAZY[0]) and "loading=" not in tag:
+        tag = tag.replace(*LAZY, 1)     # the frame on show loads when the reader nears the widget
+    return tag
 
 
 def extract_frames(page: Path, outdir: Path) -> bool:
