@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,8 +37,20 @@ def _sphinx(tmp_path: Path, page: str) -> subprocess.CompletedProcess:
         f"import sys\nsys.path.insert(0, {str(EXT)!r})\n"
         "extensions = ['local_katex']\nhtml_math_renderer = 'katex_checked'\n")
     (src / "index.rst").write_text(page)
-    return subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src), str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=300)
+    # Output goes to files, not pipes, and the build runs in its own process group: a KaTeX
+    # server (Node) that outlived Sphinx would hold a pipe open, and the test would wait on it.
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src),
+                                 str(tmp_path / "out")], stdout=stdout, stderr=stderr, start_new_session=True)
+        try:
+            proc.wait(timeout=300)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)     # anything the build left running
+            except ProcessLookupError:
+                pass
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out.read_text(), err.read_text())
 
 
 @needs_node
@@ -60,6 +74,40 @@ def test_a_formula_katex_cannot_typeset_fails_the_build_and_names_it(tmp_path, b
     done = _sphinx(tmp_path, f"Title\n=====\n\nA formula: :math:`{bad}`.\n")
     assert done.returncode != 0
     assert "KaTeX cannot typeset" in done.stderr and "index.rst" in done.stderr, done.stderr
+
+
+SLOW_SERVER = ("import os, pathlib, socket, sys, time\n"
+               "pathlib.Path(sys.argv[1] + '.pid').write_text(str(os.getpid()))\n"
+               "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); time.sleep(float(sys.argv[2]))\n"
+               "s.listen(); c, _ = s.accept(); c.recv(1)\n")
+
+
+class _Server:
+    """Stands in for KaTeXServer: a process that creates its socket file before it listens."""
+
+    def __init__(self, delay):
+        self.delay = delay
+
+    def build_command(self, socket):
+        return [sys.executable, "-c", SLOW_SERVER, str(socket), str(self.delay)]
+
+    @staticmethod
+    def timeout_error(timeout):
+        return RuntimeError(f"no server after {timeout} s")
+
+
+def test_the_katex_server_is_reached_even_when_it_listens_late(tmp_path):
+    process, sock = local_katex.start_server_process(_Server(0.3), tmp_path, timeout=20)
+    sock.close()
+    assert process.wait(timeout=10) == 0
+
+
+def test_a_katex_server_that_never_answers_is_stopped(tmp_path):
+    with pytest.raises(RuntimeError, match="no server"):
+        local_katex.start_server_process(_Server(60), tmp_path, timeout=1)
+    pid = int((tmp_path / "katex.sock.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)                         # gone, not left running
 
 
 def test_the_katex_the_site_serves_is_the_one_that_renders():

@@ -163,8 +163,44 @@ def add_static(app) -> None:
     app.config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
 
 
+STARTUP_TIMEOUT = 60.0
+"""Seconds Node may take to start KaTeX's render server (sphinxcontrib-katex waits 5 s)."""
+
+
+def start_server_process(cls, rundir, timeout):
+    """sphinxcontrib-katex's ``KaTeXServer.start_server_process``, without its race.
+
+    0.9.11 connects once the server's socket file exists; Node creates the file a moment
+    before it listens, so now and then the connection is refused, the build fails, and the
+    server it started is left running (holding the build's output open). Here the connection
+    is tried again until ``timeout``, and the server is stopped if it never answers.
+    """
+    import socket
+    import subprocess
+    import time
+
+    path = rundir / "katex.sock"
+    process = subprocess.Popen(cls.build_command(socket=path), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, cwd=rundir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.is_socket():
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(path))
+                return process, sock
+            except ConnectionRefusedError:
+                sock.close()
+        time.sleep(0.005)
+    process.kill()
+    process.wait()
+    raise cls.timeout_error(timeout)
+
+
 def setup(app):
     app.setup_extension("sphinxcontrib.katex")
+    katex.STARTUP_TIMEOUT = max(katex.STARTUP_TIMEOUT, STARTUP_TIMEOUT)
+    katex.KaTeXServer.start_server_process = classmethod(start_server_process)
     app.connect("builder-inited", add_static)
     # a formula wider than the column scrolls; the script makes such a box keyboard-reachable
     app.add_js_file("math_scroll.js", loading_method="defer")
