@@ -63,6 +63,24 @@ def _padded(box, others, page):
     return max(x0, page[0]), max(y0, page[1]), min(x1, page[2]), min(y1, page[3])
 
 
+def _extents(fig, renderer):
+    """(x0, y0, x1, y1) in inches of what each Axes of ``fig`` draws, a colour bar with the
+    Axes whose image or collection it explains (``ScalarMappable.colorbar``)."""
+    to_inches = fig.dpi_scale_trans.inverted()
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    owner = {artist.colorbar.ax: ax for ax in shown for artist in (*ax.images, *ax.collections)
+             if getattr(artist, "colorbar", None) is not None and artist.colorbar.ax in shown}
+    parts = {ax: [ax] for ax in shown if ax not in owner}
+    for bar, ax in owner.items():
+        parts[ax].append(bar)
+    extents = []
+    for axes in parts.values():
+        boxes = [ax.get_tightbbox(renderer).transformed(to_inches) for ax in axes]
+        extents.append([min(b.x0 for b in boxes), min(b.y0 for b in boxes),
+                        max(b.x1 for b in boxes), max(b.y1 for b in boxes)])
+    return extents
+
+
 def panel_boxes(fig) -> list[tuple[float, float, float, float]]:
     """The panels of ``fig`` as (x, y, width, height) boxes in its SVG, top to bottom, left to right.
 
@@ -74,24 +92,7 @@ def panel_boxes(fig) -> list[tuple[float, float, float, float]]:
     renderer = fig.canvas.get_renderer()
     pad = mpl.rcParams["savefig.pad_inches"]
     page = fig.get_tightbbox(renderer).padded(pad if isinstance(pad, float) else 0.1)
-    to_inches = fig.dpi_scale_trans.inverted()
-    def box(ax):
-        b = ax.get_tightbbox(renderer).transformed(to_inches)
-        return (b.x0, b.y0, b.x1, b.y1)
-
-    shown = [ax for ax in fig.axes if ax.get_visible()]
-    owner = {}                              # a colour bar's Axes -> the Axes of what it explains
-    for ax in shown:
-        for artist in (*ax.images, *ax.collections):
-            if getattr(artist, "colorbar", None) is not None:
-                owner[artist.colorbar.ax] = ax
-    parts = {ax: [box(ax)] for ax in shown if ax not in owner and ax.get_label() != "<colorbar>"}
-    for bar, ax in owner.items():
-        if ax in parts and bar in shown:
-            parts[ax].append(box(bar))      # a colour bar stays with its panel
-    drawn = [[min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs)]
-             for bs in parts.values()]
-    drawn = _merge(drawn)
+    drawn = _merge(_extents(fig, renderer))
     boxes = [_padded(b, drawn, (page.x0, page.y0, page.x1, page.y1)) for b in drawn]
     if len(drawn) < 2 or all(a[0] < b[2] and b[0] < a[2] for a in drawn for b in drawn):
         return []                           # a single column already fits a phone
