@@ -5,10 +5,11 @@ jupyter-cache keys a notebook on its code cells only, so an edit to ``lib`` (a f
 ``lib/steps``, say) would leave every chapter's cached outputs, and its ticked checks, in
 place. This extension gives each chapter a digest of what its result can depend on: the
 files of ``lib`` it imports, followed through ``lib``'s own imports, the build kernels'
-IPython profile (``quiet_kernels.py``) and the pinned ``requirements.txt``. When a chapter's digest differs from the one recorded after its last
-successful run, its jupyter-cache record is dropped and Sphinx reads it again, so it is
-executed afresh. Digests are recorded only for chapters that executed without error, so a
-failing chapter keeps failing until it is fixed.
+IPython profile (``quiet_kernels.py``) and the pinned ``requirements.txt``. When a chapter's
+digest differs from the one recorded after its last successful run, its jupyter-cache
+record is dropped and Sphinx reads it again, so it is executed afresh. Digests are recorded
+only for chapters that executed without error, so a failing chapter keeps failing until it
+is fixed.
 
 Two records are kept, because the HTML site and the PDF edition share one execution cache
 but not one Sphinx environment: the cache's record (beside jupyter-cache) says which lib the
