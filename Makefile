@@ -10,12 +10,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help install book pdf test test-fast serve clean bench assignments grade notebooks-branch
+,:= ,
+.PHONY: help install lock book pdf test test-all test-fast serve clean bench assignments grade notebooks-branch
 
 help:
 	@echo "make book         build the site into book/_build/html (executes every chapter)"
 	@echo "make pdf          build the PDF edition (book/_build/latex/backprop-batchnorm.pdf, copied into the site)"
-	@echo "make test         run every test (unit, property, build, notebooks, browser)"
+	@echo "make test         run every test (unit, property, build, notebooks, browser, PDF, grader)"
+	@echo "make test-all     make test, and the tests that need fresh environments (Colab, Binder, Gradescope)"
+	@echo "make lock         recompile requirements*.lock after editing requirements*.txt (UPGRADE=1: newest)"
 	@echo "make serve        serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make bench        run the benchmarks, write bench/results.json"
 	@echo "make assignments  generate student and autograder versions in assignments/dist"
@@ -23,16 +26,27 @@ help:
 	@echo "make clean        remove the built site, caches and generated files"
 
 $(BIN)/python:
-	@echo ">> creating the virtual environment $(VENV) (Python: $(PYTHON))"
+	@echo ">> creating the virtual environment $(VENV) (Python: $(PYTHON)) with uv, which installs the locks"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq --disable-pip-version-check "$$(grep -m1 '^uv==' requirements.txt | cut -d' ' -f1)"
 
-$(BOOK_STAMP): requirements.txt pyproject.toml | $(BIN)/python
-	@echo ">> installing the book's requirements (requirements.txt) and lib (pip install -e .)"
-	$(BIN)/python -m pip install -qq -r requirements.txt
-	@# lib is imported from the checkout (editable); setuptools says so in a warning that is no news here
-	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -qq --no-deps -e .
+# Every installed package comes from a lock (requirements.lock, requirements-test.lock: name==version
+# for the whole tree, compiled from requirements*.txt by `make lock`). lib is installed editable,
+# built with the lock's setuptools (no build isolation, so nothing unpinned is fetched).
+UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python
+$(BOOK_STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	@echo ">> installing the book's locked tree (requirements.lock) and lib (editable)"
+	$(UV_INSTALL) -r requirements.lock
+	$(UV_INSTALL) --no-deps --no-build-isolation -e .
 	@touch $@
+
+# Recompile the locks after editing requirements.txt or requirements-test.txt. Pins already in a
+# lock are kept; `make lock UPGRADE=1` moves every package to its newest version that resolves.
+LOCK_FLAGS = --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu $(if $(UPGRADE),--upgrade)
+lock: | $(BIN)/python
+	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements.txt -o requirements.lock
+	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements.txt requirements-test.txt -c requirements.lock \
+	  -o requirements-test.lock
 
 # What the site serves itself (Thebe for Live Code, KaTeX's style sheet and fonts): pinned npm tarballs, hash-checked.
 VENDOR_STAMP := book/_vendor/.fetched
@@ -72,16 +86,25 @@ endef
 
 install: $(BOOK_STAMP) $(VENDOR_STAMP)
 
-$(TEST_STAMP): requirements-test.txt $(BOOK_STAMP) $(VENDOR_STAMP)
-	@echo ">> installing the test tools (requirements-test.txt)"
-	$(BIN)/python -m pip install -qq -r requirements-test.txt
-	@if ! command -v chromium >/dev/null; then \
-	  echo ">> installing Debian's chromium for the browser tests (apt-get)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+# Debian's packages the tests use: chromium (browser tests), nodejs (KaTeX at build time), TeX
+# and poppler (PDF tests), bubblewrap and prlimit (the grader's sandbox). One apt-get run,
+# only when one of their commands is missing.
+TEST_COMMANDS := chromium node xelatex latexmk xindy pdftotext bwrap prlimit
+define install_test_debs
+	@missing=; for c in $(TEST_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo ">> installing Debian's chromium, nodejs, TeX, poppler and bubblewrap (missing:$$missing)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
+	  $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    nodejs bubblewrap util-linux $(TEX_PACKAGES) >/dev/null; \
 	fi
-	$(install_node)
-	$(install_tex)
-	$(install_bwrap)
+endef
+
+$(TEST_STAMP): requirements-test.lock $(BOOK_STAMP) $(VENDOR_STAMP)
+	@echo ">> installing the test tools' locked tree (requirements-test.lock)"
+	$(UV_INSTALL) -r requirements-test.lock
+	$(install_test_debs)
 	@touch $@
 
 book: $(BOOK_STAMP) $(VENDOR_STAMP)
@@ -99,11 +122,27 @@ pdf: $(BOOK_STAMP) $(VENDOR_STAMP)
 	@echo ">> done: $(PDF)"
 
 
+# make test: the strict build of the book runs in the background (tests/book_build.py) while the
+# fast tests run, so both cores work; the slow tests then read that one build (each chapter is
+# executed once a run). make test-all adds the tests that need an environment of their own.
+TEST_SITE := test-artifacts/site
+define run_tests
+	@echo ">> strict build of the book for the slow tests (background, into $(TEST_SITE)) and the fast tests"
+	@$(BIN)/python tests/book_build.py $(TEST_SITE) > $(TEST_SITE).log 2>&1 & build=$$!; \
+	  $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); fast=$$?; \
+	  wait $$build; tail -n 1 $(TEST_SITE).log; \
+	  if [ $$fast != 0 ]; then echo ">> fast tests failed"; exit $$fast; fi
+	@echo ">> slow tests on both cores (a test file to a worker): the build, notebooks, browser, PDF, warm cache, grader$(1)"
+	BNBOOK_TEST_SITE=$(TEST_SITE) $(BIN)/python -m pytest -m "$(2)" -n 2 --dist loadfile $(PYTEST_ARGS)
+endef
+
 test: $(TEST_STAMP)
-	@echo ">> fast tests: unit, property, symbolic"
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
-	@echo ">> slow tests: book build, notebooks, Jupyter server, browser, grader"
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	@mkdir -p test-artifacts
+	$(call run_tests,,slow and not fresh_env)
+
+test-all: $(TEST_STAMP)
+	@mkdir -p test-artifacts
+	$(call run_tests,; fresh environments: Colab-like venv$(,) Binder$(,) Gradescope zips,slow)
 
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
@@ -139,7 +178,7 @@ override SUBMISSION := $(value SUBMISSION)
 override ASSIGNMENT := $(value ASSIGNMENT)
 export SUBMISSION ASSIGNMENT
 GRADE_ARGS ?=
-grade: $(ASSIGNMENTS_STAMP)
+grade: $(BOOK_STAMP)      # the grader reads the masters' specs (assignments/tools), not assignments/dist
 	$(install_bwrap)
 	@test -n "$$SUBMISSION" || { echo "usage: make grade SUBMISSION=path/to/notebook.ipynb|folder [ASSIGNMENT=name]"; exit 2; }
 	@$(BIN)/python assignments/tools/grade.py "$$SUBMISSION" $${ASSIGNMENT:+--assignment "$$ASSIGNMENT"} $(GRADE_ARGS)

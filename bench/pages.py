@@ -2,7 +2,7 @@
 
 The built site (``book/_build/html``, from ``make book``) is served compressed and opened in
 headless Chromium at 390 x 844 with its network slowed to 10 Mbps and 40 ms
-(tests/pagespeed.py, the same measurement tests/test_page_speed.py asserts on). For each page:
+(tests/pagespeed.py). For each page:
 bytes on the wire, requests, first contentful paint, DOM ready, layout shift, and the bytes it
 adds when opened right after the intro (widget frames aside). Each figure is the median of
 three visits.

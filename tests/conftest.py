@@ -5,12 +5,13 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
 import pytest
 import yaml
+
+from book_build import BuiltBook, RESULT, SITE_ENV, build_book, finished_build  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -76,36 +77,19 @@ def notebook_pages(book: Path = BOOK) -> list[str]:
     return pages
 
 
-@dataclass
-class BuiltBook:
-    """A build of the book in a temporary copy."""
-
-    source: Path        # the copied book/ folder
-    html: Path          # its _build/html
-    returncode: int
-    log: str            # everything jupyter-book printed
-
-    def pages(self):
-        """Every HTML page the build wrote, except Sphinx's own (search, genindex)."""
-        skip = {"search.html", "genindex.html", "py-modindex.html"}
-        return sorted(p for p in self.html.rglob("*.html")
-                      if p.name not in skip and "_static" not in p.parts
-                      and "_sources" not in p.parts)
-
-
-def build_book(dest: Path, extra_args=()) -> BuiltBook:
-    """Copy book/ to ``dest`` and build it strictly (warnings are errors)."""
-    shutil.copytree(BOOK, dest, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
-    cmd = [str(BIN / "jupyter-book"), "build", str(dest),
-           "--warningiserror", "--nitpick", "--keep-going", *extra_args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    return BuiltBook(dest, dest / "_build" / "html", proc.returncode, proc.stdout + proc.stderr)
-
-
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> BuiltBook:
-    """The whole book, built once per test session from a clean copy (no cache)."""
+    """The whole book, built once per test run from a clean copy (no cache).
+
+    ``make test`` builds it while the fast tests run and names the folder in
+    ``$BNBOOK_TEST_SITE``; without that, the first slow test that needs it builds it here.
+    """
+    ready = os.environ.get(SITE_ENV)
+    if ready:
+        built = finished_build(Path(ready))
+        if built is None:
+            pytest.fail(f"${SITE_ENV}={ready} holds no finished build (tests/book_build.py writes {RESULT})")
+        return built
     return build_book(tmp_path_factory.mktemp("site") / "book")
 
 

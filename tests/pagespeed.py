@@ -1,4 +1,4 @@
-"""How fast and how steady a built page is for a reader on a slow link (used by test_page_speed).
+"""How fast and how steady a built page is for a reader on a slow link (make bench; test_browser uses its server).
 
 :class:`CompressingHandler` serves the site as a static host does (GitHub Pages compresses
 HTML, CSS, JavaScript and SVG with gzip), :func:`throttle` applies Chromium's network

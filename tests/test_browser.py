@@ -540,3 +540,42 @@ def test_search_summaries_show_no_raw_tex(visit, query):
     raw = [(t, r[:200]) for r in results for t in RAW_TEX if t in r]
     assert not raw, f"raw TeX in the search results for {query!r}: {raw[:3]}"
     assert not v.problems, v.problems
+
+
+# Everything that can be too wide for a phone: formulas, tables, code and text outputs. Each is
+# cut off when an ancestor hides its overflow; it is fine when it fits, or when the first
+# ancestor that does not let it overflow scrolls and starts at its left edge.
+OVERFLOW = """() => {
+  const vw = document.documentElement.clientWidth, bad = [];
+  const items = document.querySelectorAll('.bd-article .katex, .bd-article .katex-display, .bd-article table, '
+                                          + '.bd-article .cell_output pre, .bd-article img');
+  for (const el of items) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || el.closest('[hidden], details:not([open]), .toggle-hidden')) continue;
+    let a = el.parentElement, verdict = null;
+    for (; a && a !== document.body; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX, b = a.getBoundingClientRect();
+      const out = r.right > b.right + 1 || r.left < b.left - 1;
+      if (o === 'auto' || o === 'scroll') {
+        if (r.left < b.left - 1 - a.scrollLeft) verdict = 'starts left of its scroll box';
+        break;
+      }
+      if ((o === 'hidden' || o === 'clip') && out) { verdict = 'cut off by ' + a.className; break; }
+    }
+    if (!verdict && !a && (r.right > vw + 1 || r.left < -1)) verdict = 'wider than the screen';
+    if (verdict) bad.push(verdict + ': ' + (el.textContent || el.alt || el.tagName).trim().slice(0, 60));
+  }
+  if (document.documentElement.scrollWidth > vw + 1) bad.push('the page scrolls sideways');
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_formula_or_table_is_cut_off_on_a_phone(visit, path):
+    v = visit(path, viewport=(390, 844))
+    v.open()
+    bad = v.page.evaluate(OVERFLOW)
+    counted = v.page.evaluate("() => document.querySelectorAll('.bd-article .katex').length")
+    assert not bad, f"{path} at 390 px:\n" + "\n".join(bad[:10])
+    if path.startswith("chapters/"):
+        assert counted > 0, "no formula measured: the selectors no longer match the page"

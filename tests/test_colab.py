@@ -116,6 +116,7 @@ def fresh_kernel(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.fresh_env
 @pytest.mark.timeout(1500)
 def test_each_notebook_runs_in_a_fresh_environment_after_its_install_cell(built_book, fresh_kernel,
                                                                           monkeypatch, tmp_path):

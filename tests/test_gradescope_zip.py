@@ -19,6 +19,7 @@ NAMES = ("bn_backward", "bn_gradient_scale", "bn_symbolic")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
+@pytest.mark.fresh_env
 @pytest.mark.parametrize("name", NAMES)
 def test_the_zip_grades_in_an_environment_built_from_the_zip_alone(dist, name, tmp_path):
     root = tmp_path / "autograder"

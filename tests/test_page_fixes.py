@@ -1,6 +1,6 @@
 """The build's page extensions, one behaviour each (book/_ext: local_katex, page_fixes, static_widgets).
 
-Fast tests on small inputs; the built site is checked in test_browser and test_page_speed.
+Fast tests on small inputs; the built site is checked in test_browser.
 The KaTeX tests run a real (tiny) Sphinx build, so a formula KaTeX cannot typeset is shown to
 fail the build, naming the page.
 """

@@ -16,6 +16,9 @@ def test_every_chapter_module_contributes_its_steps(steps):
     assert chapters == {2, 3, 4, 5, 6, 7, 8}
     assert len(steps) >= 70
     assert all(step.function.startswith("lib.steps.") for _, step in steps)
+    # building a step runs its check: every step of the book holds, at the sizes it states
+    # (test_steps_<chapter> test the displays and the mutations; the holding is tested here once)
+    assert all(step.sizes and step.seconds >= 0 for _, step in steps)
 
 
 def test_every_step_with_a_formula_refuses_a_planted_mistake(steps):

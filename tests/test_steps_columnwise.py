@@ -13,19 +13,6 @@ from lib.symbolic import EPS, StepError
 SMALL = [2, 3]          # the mutations need only one size to fail; two keep them honest
 
 
-# --------------------------------------------------------------------------
-# the steps as shipped hold (the page runs them too, for N = 2..5)
-# --------------------------------------------------------------------------
-
-@pytest.mark.parametrize("step", [cw.centring_step, cw.variance_step, cw.normalise_step,
-                                  cw.grad_c_step, cw.lemma_step, cw.columnwise_step,
-                                  cw.general_centring_step, cw.general_grad_c_step])
-def test_step_holds(step):
-    result = step()
-    assert result.sizes in ("N = 2..5", "every N (indexed sums)")
-    assert result.seconds >= 0
-
-
 def test_displays_show_the_formulas_of_the_chapter():
     assert cw.centring_step(sizes=[2]).latex() == (
         r"R = x - \mu \mathbf{1}_N = \left(I - \frac{1}{N} \mathbf{1}\right) x")

@@ -5,7 +5,7 @@ jupyter-cache keys a notebook on its code cells only, so an edit to ``lib`` (a f
 ``lib/steps``, say) would leave every chapter's cached outputs, and its ticked checks, in
 place. This extension gives each chapter a digest of what its result can depend on: the
 files of ``lib`` it imports, followed through ``lib``'s own imports, the build kernels'
-IPython profile (``quiet_kernels.py``) and the pinned ``requirements.txt``. When a chapter's
+IPython profile (``quiet_kernels.py``) and the locked tree ``requirements.lock``. When a chapter's
 digest differs from the one recorded after its last successful run, its jupyter-cache
 record is dropped and Sphinx reads it again, so it is executed afresh. Digests are recorded
 only for chapters that executed without error, so a failing chapter keeps failing until it
@@ -105,14 +105,14 @@ def _closure(todo: list[str], root: Path) -> list[Path]:
 
 def digest(source: Path, root: Path) -> str:
     """sha256 of the chapter's lib files (path and content), of the build kernels' profile and
-    the lib it runs, and of the pinned requirements."""
+    the lib it runs, and of the locked tree of packages."""
     from quiet_kernels import CONFIG, PANELS
 
     h = hashlib.sha256()
     for path in sorted(set(dependencies(source, root)) | set(_closure([PANELS], root))):
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     h.update(CONFIG.encode())                   # the kernels' profile: figure formats, panels
-    requirements = root.parent / "requirements.txt"
+    requirements = root.parent / "requirements.lock"
     if requirements.is_file():
         h.update(requirements.read_bytes())
     return h.hexdigest()
