@@ -54,7 +54,7 @@ def test_the_library_has_the_files_of_its_layout():
     names = {_module_of(p) for p in FILES}
     assert {"lib.norms", "lib.checks", "lib.experiments", "lib.experiments.projection",
             "lib.experiments.scale", "lib.experiments.noise", "lib.experiments.depth",
-            "lib.widgets.live", "lib.widgets.static", "lib.widgets.chapter8",
+            "lib.widgets.live", "lib.widgets.printed", "lib.widgets.chapter8",
             "lib.steps.forward", "lib.steps.matrices"} <= names
     assert not (LIB / "experiments.py").exists() and not (LIB / "widgets.py").exists()
 
@@ -105,3 +105,4 @@ def test_imports_run_one_way(path):
     wrong = [f"line {line}: {mod}" for mod, _, line in _lib_imports(ast.parse(path.read_text()))
              if mod != "lib" and _part(mod) != mine and LAYERS[_part(mod)] >= LAYERS[mine]]
     assert not wrong, f"{me} ({mine}, layer {LAYERS[mine]}) imports upwards or sideways"
+

@@ -110,7 +110,7 @@ def digest(source: Path, root: Path) -> str:
     requirements.
 
     ``build_kernel``'s own imports of lib are not followed: it reaches lib only through the
-    objects a chapter makes, whose modules the chapter's imports count.
+    objects a chapter makes (a slider figure), whose modules the chapter's imports count.
     """
     from quiet_kernels import KERNEL, PROFILE
 

@@ -16,7 +16,7 @@
    so the entries become ``role="listitem"``.
 4. myst-nb copies a notebook's saved ipywidgets state into its page as an inline script. The
    site never loads ipywidgets' JavaScript (a widget shows its static rendering instead, see
-   lib/widgets/), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
+   build_kernel/widgets.py), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
 5. The theme's primary sidebar holds the book's title and the search button outside any
    landmark (axe: region). The sidebar itself becomes a named region, in every page written.
 6. The theme ships Font Awesome twice: as web fonts, which its style sheet uses for every
