@@ -106,3 +106,17 @@ def test_imports_run_one_way(path):
              if mod != "lib" and _part(mod) != mine and LAYERS[_part(mod)] >= LAYERS[mine]]
     assert not wrong, f"{me} ({mine}, layer {LAYERS[mine]}) imports upwards or sideways"
 
+
+# What the built site alone needs (the static widgets' HTML and script, their frames' cache,
+# the stacked figures' SVG) is written by the book's build, in book/_ext/build_kernel/: lib
+# computes and draws, and a reader's kernel shows what lib draws.
+BROWSER_PLUMBING = ("<script", "addEventListener", "querySelector", "<input", "<picture", "<svg",
+                    "viewBox", "data:image/", "text/html", "BNBOOK_STATIC_WIDGETS", "STATIC_ENV",
+                    "BNBOOK_WIDGET_CACHE")
+
+
+def test_lib_holds_no_browser_plumbing():
+    found = [f"{path.relative_to(LIB.parent)}:{n}: {word}" for path in FILES
+             for n, line in enumerate(path.read_text().splitlines(), start=1)
+             for word in BROWSER_PLUMBING if word in line]
+    assert not found, "\n".join(found)
