@@ -351,10 +351,8 @@ def toc_pages():
 
 
 def reader_env():
-    """A reader's kernel: not a site build (no static widget frames) and no widget cache."""
-    env = {k: v for k, v in CHILD_ENV.items() if k != "BNBOOK_STATIC_WIDGETS"}
-    env["BNBOOK_WIDGET_CACHE"] = "off"
-    return env
+    """A reader's kernel: the caller's environment, never a site build's kernel profile."""
+    return {k: v for k, v in CHILD_ENV.items() if k != "IPYTHONDIR"}
 
 
 def execute_page(path, timeout=600):

@@ -123,7 +123,6 @@ def test_each_notebook_runs_in_a_fresh_environment_after_its_install_cell(built_
     root, python, source = fresh_kernel
     monkeypatch.setenv("JUPYTER_PATH", str(root / "venv" / "share" / "jupyter"))
     monkeypatch.setenv(notebooks.SOURCE_ENV, source)
-    monkeypatch.delenv("BNBOOK_STATIC_WIDGETS", raising=False)
     check = [str(python), "-c", "import importlib.util as u; print(u.find_spec('lib') is None)"]
     assert subprocess.run(check, capture_output=True, text=True, cwd=tmp_path).stdout.strip() == "True"
     timings = {}
@@ -141,6 +140,7 @@ def test_each_notebook_runs_in_a_fresh_environment_after_its_install_cell(built_
                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         if "08_gradient" in page:
             assert widgets, "chapter 8's widgets did not display in the fresh environment"
+        assert not [o for o in widgets if "text/html" in o["data"]], f"{page} drew a static widget"
     print("seconds per notebook in a fresh environment:", timings)
     assert subprocess.run(check, capture_output=True, text=True, cwd=tmp_path).stdout.strip() == "False"
 

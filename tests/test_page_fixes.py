@@ -159,7 +159,7 @@ def test_figures_load_lazily_with_the_size_their_svg_declares(tmp_path):
 
 
 def test_a_figure_of_panels_side_by_side_is_stacked_on_a_phone(tmp_path):
-    from lib.plots import panels
+    from build_kernel import panels
 
     (tmp_path / "_images").mkdir()
     (tmp_path / "_images" / "f.svg").write_text(

@@ -1,10 +1,11 @@
-"""A figure's panels stacked for a phone (lib/plots/panels.py): boxes that hold what each panel
-draws, in reading order, and a stacked SVG drawn from the same figure.
+"""A figure's panels stacked for a phone (book/_ext/build_kernel/panels.py): boxes that hold what
+each panel draws, in reading order, and a stacked SVG drawn from the same figure.
 
 The built site's use of them (a phone is shown the stacked file) is in test_browser.
 """
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ET
 
 import matplotlib
@@ -16,9 +17,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from IPython.core.pylabtools import print_figure  # noqa: E402
 
+from conftest import ROOT  # noqa: E402
 from lib import plots  # noqa: E402
-from lib.plots import panels  # noqa: E402
 from lib.plots.derivation import plot_layout_groups  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from build_kernel import panels  # noqa: E402
+import quiet_kernels  # noqa: E402
 
 
 def _svg(fig) -> str:
@@ -143,48 +148,41 @@ def test_marking_only_adds_the_boxes_to_the_svg():
 
 def test_the_site_builds_kernels_mark_the_figures_they_show(tmp_path, monkeypatch):
     """A kernel started with the build's IPython profile (book/_ext/quiet_kernels.py)."""
-    import sys
-
     import nbformat
     from nbclient import NotebookClient
 
-    from conftest import ROOT
-
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    import quiet_kernels
-
     profile = tmp_path / "ipython" / "profile_default"
     profile.mkdir(parents=True)
-    (profile / "ipython_kernel_config.py").write_text(quiet_kernels.CONFIG)
+    (profile / "ipython_kernel_config.py").write_text(quiet_kernels.config())
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     cells = ["import matplotlib.pyplot as plt\nfig, ax = plt.subplots(1, 2)",
              "fig, ax = plt.subplots(2, 1)",
-             "sorted(name for name in globals() if not name.startswith('_'))"]
+             "sorted(name for name in globals() if not name.startswith('_'))",
+             "import sys\nsorted(p for p in sys.path if '_ext' in p), 'lib' in sys.modules"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
-    side_by_side, one_column, names = (cell.outputs for cell in nb.cells)
+    side_by_side, one_column, names, path = (cell.outputs for cell in nb.cells)
     assert panels.ATTRIBUTE in side_by_side[0]["data"]["image/svg+xml"]
     assert "image/png" in side_by_side[0]["data"]                  # the PDF's version
     assert panels.ATTRIBUTE not in one_column[0]["data"]["image/svg+xml"]
     assert "lib" not in names[0]["data"]["text/plain"]              # the profile leaves no names behind
+    assert path[0]["data"]["text/plain"] == "([], False)", "nor book/_ext on the path, nor lib loaded"
 
 
-def test_a_chapter_runs_again_when_the_panels_its_kernel_loads_change(tmp_path):
-    """The build's kernels run lib.plots.panels before any cell: a cached chapter that never
+def test_a_chapter_runs_again_when_the_code_its_kernel_loads_changes(tmp_path, monkeypatch):
+    """The build's kernels load build_kernel before any cell: a cached chapter that never
     imports it is still executed again when it changes (book/_ext/lib_digest.py)."""
     import shutil
-    import sys
 
-    from conftest import ROOT
-
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
     import lib_digest
 
     shutil.copytree(ROOT / "lib", tmp_path / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(quiet_kernels.KERNEL, tmp_path / "build_kernel", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(quiet_kernels, "KERNEL", tmp_path / "build_kernel")
     chapter = tmp_path / "chapter.md"
     chapter.write_text("```{code-cell} ipython3\nfrom lib import batchnorm\n```\n")
     before = lib_digest.digest(chapter, tmp_path / "lib")
     assert lib_digest.digest(chapter, tmp_path / "lib") == before
-    panels_file = tmp_path / "lib" / "plots" / "panels.py"
+    panels_file = tmp_path / "build_kernel" / "panels.py"
     panels_file.write_text(panels_file.read_text().replace("GAP = 8.0", "GAP = 9.0"))
     assert lib_digest.digest(chapter, tmp_path / "lib") != before

@@ -54,7 +54,7 @@ def test_the_library_has_the_files_of_its_layout():
     names = {_module_of(p) for p in FILES}
     assert {"lib.norms", "lib.checks", "lib.experiments", "lib.experiments.projection",
             "lib.experiments.scale", "lib.experiments.noise", "lib.experiments.depth",
-            "lib.widgets.live", "lib.widgets.static", "lib.widgets.chapter8",
+            "lib.widgets.live", "lib.widgets.printed", "lib.widgets.chapter8",
             "lib.steps.forward", "lib.steps.matrices"} <= names
     assert not (LIB / "experiments.py").exists() and not (LIB / "widgets.py").exists()
 
@@ -105,3 +105,18 @@ def test_imports_run_one_way(path):
     wrong = [f"line {line}: {mod}" for mod, _, line in _lib_imports(ast.parse(path.read_text()))
              if mod != "lib" and _part(mod) != mine and LAYERS[_part(mod)] >= LAYERS[mine]]
     assert not wrong, f"{me} ({mine}, layer {LAYERS[mine]}) imports upwards or sideways"
+
+
+# What the built site alone needs (the static widgets' HTML and script, their frames' cache,
+# the stacked figures' SVG) is written by the book's build, in book/_ext/build_kernel/: lib
+# computes and draws, and a reader's kernel shows what lib draws.
+BROWSER_PLUMBING = ("<script", "addEventListener", "querySelector", "<input", "<picture", "<svg",
+                    "viewBox", "data:image/", "text/html", "BNBOOK_STATIC_WIDGETS", "STATIC_ENV",
+                    "BNBOOK_WIDGET_CACHE")
+
+
+def test_lib_holds_no_browser_plumbing():
+    found = [f"{path.relative_to(LIB.parent)}:{n}: {word}" for path in FILES
+             for n, line in enumerate(path.read_text().splitlines(), start=1)
+             for word in BROWSER_PLUMBING if word in line]
+    assert not found, "\n".join(found)

@@ -1,18 +1,29 @@
-"""The chapter-8 widgets: live (ipywidgets) and static (HTML frames) renderings."""
+"""The slider figures: lib's live view (ipywidgets) and printed frames, and the static HTML the
+build's kernels add (book/_ext/build_kernel/widgets.py)."""
 from __future__ import annotations
 
 import base64
 import io
 import math
 import re
+import sys
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from IPython.core.formatters import DisplayFormatter
 from PIL import Image
 
+from conftest import ROOT
 from lib import widgets
-from lib.widgets.static import NARROW, PIXEL_DENSITY, representative
+from lib.widgets.printed import representative
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import quiet_kernels  # noqa: E402
+from build_kernel import widget_cache  # noqa: E402
+from build_kernel.panels import NARROW  # noqa: E402
+from build_kernel.widgets import PIXEL_DENSITY, register, static_html  # noqa: E402
 
 FACTORIES = {"batch-size": widgets.batch_size_widget,
              "scale": widgets.scale_widget,
@@ -71,10 +82,10 @@ def static():
     """Each widget with its static HTML, drawn here (not read from the disk cache)."""
     out = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(widgets.CACHE_ENV, "off")
+        mp.setenv(widget_cache.CACHE_ENV, "off")
         for name, make in FACTORIES.items():
             w = make()
-            out[name] = (w, w.static_html())
+            out[name] = (w, static_html(w))
     return out
 
 
@@ -100,7 +111,7 @@ def _toy(**kw):
 
 
 def test_toy_static_html_starts_at_the_static_value_nearest_the_default():
-    html = _toy().static_html()
+    html = static_html(_toy())
     tags = _Tags(html)
     (slider,) = tags.find("input", type="range", data_control="N")
     assert slider["value"] == "1" and slider["aria-valuetext"] == "8"
@@ -112,16 +123,26 @@ def test_toy_static_html_starts_at_the_static_value_nearest_the_default():
 
 
 def test_static_html_is_cached_on_disk_under_its_fingerprint(tmp_path, monkeypatch):
-    monkeypatch.setenv(widgets.CACHE_ENV, str(tmp_path))
-    first = _toy(fingerprint="v1").static_html()
+    import build_kernel.widgets
+
+    monkeypatch.setenv(widget_cache.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(widget_cache, "fingerprint", lambda fig: "v1")
+    first = static_html(_toy())
     assert len(list(tmp_path.glob("toy-*.html"))) == 1
-    again = _toy(fingerprint="v1")
-    monkeypatch.setattr(again, "_static_html", lambda: pytest.fail("drew the frames again"))
-    assert again.static_html() == first
-    _toy(fingerprint="v2").static_html()        # new code: a new entry, the stale one goes
+    with monkeypatch.context() as m:
+        m.setattr(build_kernel.widgets, "render", lambda *a: pytest.fail("drew the frames again"))
+        assert static_html(_toy()) == first
+    monkeypatch.setattr(widget_cache, "fingerprint", lambda fig: "v2")
+    static_html(_toy())                          # new code: a new entry, the stale one goes
     assert [p.name.split("-")[1] for p in tmp_path.glob("toy-*.html")] == ["v2"]
-    monkeypatch.setenv(widgets.CACHE_ENV, "off")
-    assert _toy(fingerprint="v1")._cache_path() is None
+    monkeypatch.setenv(widget_cache.CACHE_ENV, "off")
+    assert widget_cache.cache_path(_toy(), {"N": 8, "kind": "square"}, "v1") is None
+
+
+def test_only_a_figure_drawn_by_lib_alone_is_cached():
+    """The cache's key covers lib's code: a figure drawn by a test's (or a notebook's) is not kept."""
+    assert widget_cache.fingerprint(_toy()) == ""
+    assert re.fullmatch("[0-9a-f]{64}", widget_cache.fingerprint(widgets.scale_widget()))
 
 
 # -- the live figure ----------------------------------------------------------
@@ -224,16 +245,23 @@ def test_reusing_the_axes_draws_the_same_picture_as_a_fresh_figure(name):
 
 # -- the display bundle and the static rendering --------------------------------
 
+def _build_kernel_formats(w) -> dict:
+    """What a kernel of the site build shows for ``w``: IPython's formatters with build_kernel's."""
+    shell = SimpleNamespace(display_formatter=DisplayFormatter())
+    register(shell)
+    return shell.display_formatter.format(w)[0]
+
+
 @pytest.mark.parametrize("name", list(FACTORIES))
-def test_bundle_has_the_live_widget_and_the_static_html(name, static, monkeypatch):
+def test_a_build_kernel_shows_the_live_widget_the_static_html_and_the_printed_frames(name, static, monkeypatch):
     w, html = static[name]
-    monkeypatch.setenv(widgets.STATIC_ENV, "1")           # as in a site build
-    bundle = w._repr_mimebundle_()
-    view = bundle["application/vnd.jupyter.widget-view+json"]
+    monkeypatch.setenv(widget_cache.CACHE_ENV, "off")
+    data = _build_kernel_formats(w)
+    view = data["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == w.live.model_id
-    assert bundle["text/html"] == html
-    assert bundle["text/plain"]
-    grid = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))   # the PDF edition's frames
+    assert data["text/html"] == html
+    assert data["text/plain"]
+    grid = Image.open(io.BytesIO(data["image/png"]))                    # the PDF edition's frames
     frame = Image.open(io.BytesIO(w.png(150, **w.values)))
     columns = 2 if w.panels == 1 else 1
     assert grid.width == columns * frame.width and grid.height > 4 // columns * frame.height
@@ -253,17 +281,45 @@ def test_print_shows_each_control_at_both_ends(name):
 
 @pytest.mark.parametrize("name", list(FACTORIES))
 def test_a_readers_kernel_never_draws_the_static_frames(name, monkeypatch):
-    monkeypatch.delenv(widgets.STATIC_ENV, raising=False)
+    """IPython's own formatters, as in a plain Jupyter or Colab: the live view, one frame a move."""
     w = FACTORIES[name]()
-    monkeypatch.setattr(w, "static_html", lambda: pytest.fail("drew the static frames"))
     drawn = []
     real_png = w.png
     monkeypatch.setattr(w, "png", lambda *a, **k: drawn.append(k) or real_png(*a, **k))
-    bundle = w._repr_mimebundle_()
-    assert "text/html" not in bundle and "application/vnd.jupyter.widget-view+json" in bundle
+    data, _ = DisplayFormatter().format(w)
+    assert set(data) == {"application/vnd.jupyter.widget-view+json", "text/plain"}
     assert len(drawn) == 1                               # the one frame the live view shows
     w._widgets[w.controls[0].key].value = w.controls[0].values[0]
     assert len(drawn) == 2                               # one more per slider move
+
+
+TOY_CELL = """from lib import widgets
+widgets.SliderFigure(name="toy", title="Toy", controls=[widgets.Control("N", "N", (1, 2), default=1)],
+                     compute=lambda N: {"N": N}, plot=lambda data, ax: ax.plot([0, data["N"]]),
+                     describe=lambda data, values: "a line", figsize=(2, 1.5), static_dpi=40)"""
+
+
+@pytest.mark.parametrize("build", [True, False], ids=["build kernel", "reader's kernel"])
+def test_only_the_build_kernels_profile_adds_the_static_html_and_the_printed_frames(build, tmp_path,
+                                                                                  monkeypatch):
+    """Real kernels: one started with the build's IPython profile (book/_ext/quiet_kernels.py),
+    one without, as a reader's Jupyter starts it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    if build:
+        (profile / "ipython_kernel_config.py").write_text(quiet_kernels.config())
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TOY_CELL)])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    (output,) = nb.cells[0].outputs
+    assert "application/vnd.jupyter.widget-view+json" in output["data"]
+    assert ("text/html" in output["data"]) == build
+    assert ("image/png" in output["data"]) == build
+    if build:
+        assert 'data-widget="toy"' in output["data"]["text/html"]
 
 
 @pytest.mark.parametrize("name", list(FACTORIES))

@@ -4,8 +4,9 @@ chapter failed.
 jupyter-cache keys a notebook on its code cells only, so an edit to ``lib`` (a formula of
 ``lib/steps``, say) would leave every chapter's cached outputs, and its ticked checks, in
 place. This extension gives each chapter a digest of what its result can depend on: the
-files of ``lib`` it imports, followed through ``lib``'s own imports, the build kernels'
-IPython profile (``quiet_kernels.py``) and the locked tree ``requirements.lock``. When a chapter's
+files of ``lib`` it imports, followed through ``lib``'s own imports, what the build's kernels
+load before any cell (their IPython profile, ``quiet_kernels.py``, and the ``build_kernel``
+package it runs) and the locked tree ``requirements.lock``. When a chapter's
 digest differs from the one recorded after its last successful run, its jupyter-cache
 record is dropped and Sphinx reads it again, so it is executed afresh. Digests are recorded
 only for chapters that executed without error, so a failing chapter keeps failing until it
@@ -104,14 +105,21 @@ def _closure(todo: list[str], root: Path) -> list[Path]:
 
 
 def digest(source: Path, root: Path) -> str:
-    """sha256 of the chapter's lib files (path and content), of the build kernels' profile and
-    the lib it runs, and of the locked tree of packages."""
-    from quiet_kernels import CONFIG, PANELS
+    """sha256 of the chapter's lib files (path and content), of what the build's kernels load
+    before any cell (their profile and the files of ``build_kernel``), and of the locked tree
+    of packages.
+
+    ``build_kernel``'s own imports of lib are not followed: it reaches lib only through the
+    objects a chapter makes (a slider figure), whose modules the chapter's imports count.
+    """
+    from quiet_kernels import KERNEL, PROFILE
 
     h = hashlib.sha256()
-    for path in sorted(set(dependencies(source, root)) | set(_closure([PANELS], root))):
+    for path in dependencies(source, root):
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    h.update(CONFIG.encode())                   # the kernels' profile: figure formats, panels
+    for path in sorted(KERNEL.rglob("*.py")):
+        h.update(b"build_kernel/" + path.relative_to(KERNEL).as_posix().encode() + b"\0" + path.read_bytes())
+    h.update(PROFILE.encode())                  # the kernels' profile: figure formats, start-up
     requirements = root.parent / "requirements.lock"
     if requirements.is_file():
         h.update(requirements.read_bytes())

@@ -16,7 +16,7 @@
    so the entries become ``role="listitem"``.
 4. myst-nb copies a notebook's saved ipywidgets state into its page as an inline script. The
    site never loads ipywidgets' JavaScript (a widget shows its static rendering instead, see
-   lib/widgets/), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
+   build_kernel/widgets.py), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
 5. The theme's primary sidebar holds the book's title and the search button outside any
    landmark (axe: region). The sidebar itself becomes a named region, in every page written.
 6. The theme ships Font Awesome twice: as web fonts, which its style sheet uses for every
@@ -40,7 +40,7 @@
     defines while the page is parsed, and so does the search page, whose ``searchtools.js``
     (loaded by the template, not deferred) calls into ``doctools.js`` at once.
 12. A figure of several panels side by side (an SVG that the build's kernels marked with its
-    panels, see ``lib/plots/panels.py``) gets a second file with the panels one under the
+    panels, see ``build_kernel/panels.py``) gets a second file with the panels one under the
     other, and a ``<picture>`` that shows it on a narrow screen: ``NAME.svg`` becomes
     ``NAME-stacked.svg``, drawn from the same figure. The wide version, shrunk to a phone's
     column, had legend text about 4 px high.
@@ -51,6 +51,8 @@ import re
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
+
+from build_kernel.panels import NARROW, stacked_svg
 
 FIRST_VISIT_MODE = (
     '(function (d) {'
@@ -174,9 +176,6 @@ def _px(points: float) -> int:
 
 def stacked_source(svg_file: Path, src: str) -> str | None:
     """Fix 12: the ``<source>`` of ``svg_file``'s stacked version (written beside it), if marked."""
-    from lib.plots.panels import stacked_svg
-    from lib.widgets.static import NARROW
-
     stacked = stacked_svg(svg_file.read_text(encoding="utf-8"))
     if stacked is None:
         return None

@@ -1,17 +1,15 @@
 """The widgets' static frames: drawn by the build's kernels, served as files by the site.
 
-1. A slider figure (lib/widgets) shows a live ipywidgets view in a kernel; the static site,
-   which has no kernel, needs every frame drawn in advance, which takes seconds per widget.
-   lib draws them only when ``$BNBOOK_STATIC_WIDGETS`` is set, so a reader's kernel never
-   pays for them. This extension sets it in the build process, before any chapter runs: the
-   kernels myst-nb starts inherit it, whichever way the book is built (``make book``, the
-   tests, a plain ``jupyter-book build book``).
-2. lib writes each frame into the HTML as a data URI, so that its output is self-contained.
-   On the site that would make a page carry every frame of its widgets before it can show
-   anything (1.4 MB on chapter 8). At the end of the build each frame becomes a file in
-   ``_images/frames/`` (named by its content): the frame shown first keeps ``src``, the hidden
-   ones get ``data-src`` (``data-srcset`` for the stacked version of a frame), which the
-   widget's script fetches when the frame is shown or is one step away.
+A slider figure (lib/widgets) shows a live ipywidgets view in a kernel; the static site, which
+has no kernel, shows every frame drawn in advance, which the build's kernels write as the
+figure's ``text/html`` (``build_kernel/widgets.py``, loaded by the profile of
+``quiet_kernels.py``; a reader's kernel never draws them). Each frame is a data URI in that
+HTML, so that a cell's output is self-contained. On the site that would make a page carry
+every frame of its widgets before it can show anything (1.4 MB on chapter 8). So at the end
+of the build each frame becomes a file in ``_images/frames/`` (named by its content): the
+frame shown first keeps ``src``, the hidden ones get ``data-src`` (``data-srcset`` for the
+stacked version of a frame), which the widget's script fetches when the frame is shown or is
+one step away.
 """
 from __future__ import annotations
 
@@ -21,7 +19,6 @@ import os
 import re
 from pathlib import Path
 
-STATIC_ENV = "BNBOOK_STATIC_WIDGETS"   # lib.widgets.static.STATIC_ENV
 FRAMES = "_images/frames"
 
 PICTURE = re.compile(r'<picture>(<source [^>]*>)(<img class="bn-frame"[^>]*>)</picture>')
@@ -72,6 +69,5 @@ def frames_to_files(app, exception) -> None:
 
 
 def setup(app):
-    os.environ[STATIC_ENV] = "1"
     app.connect("build-finished", frames_to_files)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -10,11 +10,10 @@ import math
 from lib import experiments, plots
 from lib.widgets.control import Control
 from lib.widgets.figure import SliderFigure
-from lib.widgets.static import lib_fingerprint
 
 __all__ = ["BATCH_SIZES", "SCALES", "STATIC_SCALES", "EPSILONS", "DEPTHS", "DEPTH_BATCH_SIZES",
            "STATIC_DEPTHS", "STATIC_DEPTH_BATCH_SIZES",
-           "batch_size_widget", "scale_widget", "depth_widget", "main"]
+           "batch_size_widget", "scale_widget", "depth_widget"]
 
 
 def _num(x) -> str:
@@ -60,7 +59,6 @@ def batch_size_widget(N: int = 8) -> SliderFigure:
         controls=[Control("N", "batch size N", BATCH_SIZES, default=N)],
         compute=lambda N: experiments.batch_noise(N),
         plot=plots.plot_batch_noise, describe=_describe_batch_noise,
-        fingerprint=lib_fingerprint(),
         panels=2, figsize=(8.4, 3.4))
 
 
@@ -97,7 +95,6 @@ def scale_widget(a: float = 1.0, eps: float = 1e-5) -> SliderFigure:
                   Control("eps", "eps", EPSILONS, default=eps, fmt=_num)],
         compute=lambda a, eps: experiments.scale_response(a, eps=eps),
         plot=plots.plot_scale_response, describe=_describe_scale,
-        fingerprint=lib_fingerprint(),
         panels=2, figsize=(8.4, 3.4))
 
 
@@ -141,18 +138,5 @@ def depth_widget(depth: int = 50, batch_size: int = 8, activation: str = "linear
         compute=lambda depth, batch_size, activation, batchnorm: experiments.depth_profile(
             depth, batch_size, activation=activation, batchnorm=batchnorm),
         plot=plots.plot_depth_profile, describe=_describe_depth,
-        fingerprint=lib_fingerprint(), figsize=(5.0, 3.4))
+        figsize=(5.0, 3.4))
 
-
-def main():
-    """``python -m lib.widgets``: draw the static frames of the three widgets
-    into the disk cache, as a site build would, and print their size."""
-    import time
-
-    for make in (batch_size_widget, scale_widget, depth_widget):
-        t = time.perf_counter()
-        w = make()
-        text = w.static_html()
-        n = math.prod(len(c.static) for c in w.controls)
-        print(f"{w.name}: {n} frames, {len(text) / 1e3:.0f} kB, "
-              f"{time.perf_counter() - t:.1f} s -> {w._cache_path()}")

@@ -10,7 +10,6 @@ from lib import plots
 from lib.experiments import training as tr
 from lib.widgets.control import Control
 from lib.widgets.figure import SliderFigure
-from lib.widgets.static import lib_fingerprint
 
 __all__ = ["learning_rate_widget"]
 
@@ -30,4 +29,4 @@ def learning_rate_widget(lr: float = 1.0) -> SliderFigure:
         controls=[Control("lr", "learning rate", tr.LEARNING_RATES, default=lr, fmt=lambda v: f"{v:g}")],
         compute=lambda lr: {**tr.lr_sweep(), "chosen": lr},
         plot=plots.plot_lr_widget, describe=_describe,
-        fingerprint=lib_fingerprint(), panels=2, figsize=(8.4, 3.4))
+        panels=2, figsize=(8.4, 3.4))

@@ -27,9 +27,9 @@ class Control:
     fmt : callable, optional
         Turns a value into readable text (default ``str``).
     static_values : sequence, optional
-        A coarser grid for the static rendering (a subset of ``values``), to
-        keep the number of frames small. The static rendering starts at the
-        static value nearest ``default``.
+        A coarser grid for frames drawn in advance, where there is no kernel
+        (a subset of ``values``), to keep their number small. Such a rendering
+        starts at the static value nearest the control's value.
     """
 
     key: str
@@ -55,7 +55,7 @@ class Control:
 
     @property
     def static(self) -> tuple:
-        """The grid of the static rendering."""
+        """The grid of the frames drawn in advance."""
         return self.values if self.static_values is None else self.static_values
 
     @property

@@ -10,7 +10,6 @@ from lib.experiments import derivation as ex
 from lib.plots import derivation as plots
 from lib.widgets.control import Control
 from lib.widgets.figure import SliderFigure
-from lib.widgets.static import lib_fingerprint
 
 __all__ = ["batch_widget", "jacobian_widget", "paths_widget", "projection_widget"]
 
@@ -45,7 +44,7 @@ def batch_widget(N: int = 8, scale: float = 1.0) -> SliderFigure:
                   Control("scale", "input scale", LAYER_SCALES, default=scale, fmt=lambda v: f"{v:g}")],
         compute=lambda N, scale: ex.batch_statistics(N, scale),
         plot=plots.plot_batch_statistics, describe=_describe_batch,
-        fingerprint=lib_fingerprint(), panels=2, figsize=(8.4, 3.6))
+        panels=2, figsize=(8.4, 3.6))
 
 
 def _describe_jacobian(d, values):
@@ -66,7 +65,7 @@ def jacobian_widget(N: int = 4, eps: float = 0.0) -> SliderFigure:
                   Control("eps", "eps", JACOBIAN_EPS, default=eps, fmt=lambda v: f"{v:g}")],
         compute=lambda N, eps: ex.column_jacobian(N, eps),
         plot=plots.plot_column_jacobian, describe=_describe_jacobian,
-        fingerprint=lib_fingerprint(), figsize=(4.6, 4.0))
+        figsize=(4.6, 4.0))
 
 
 def _describe_paths(d, values):
@@ -85,7 +84,7 @@ def paths_widget(shift: float = 1.0, N: int = 8) -> SliderFigure:
                   Control("N", "batch size N", PATH_BATCH_SIZES, default=N)],
         compute=lambda shift, N: ex.path_contributions(shift, N),
         plot=plots.plot_path_contributions, describe=_describe_paths,
-        fingerprint=lib_fingerprint(), figsize=(5.4, 3.4))
+        figsize=(5.4, 3.4))
 
 
 def _describe_projection(d, values):
@@ -105,4 +104,4 @@ def projection_widget(angle: int = 30, eps: float = 0.0) -> SliderFigure:
                   Control("eps", "eps", PROJECTION_EPS, default=eps, fmt=lambda v: f"{v:g}")],
         compute=lambda angle, eps: ex.projection_plane(angle, eps),
         plot=plots.plot_projection_plane, describe=_describe_projection,
-        fingerprint=lib_fingerprint(), figsize=(4.6, 4.4))
+        figsize=(4.6, 4.4))

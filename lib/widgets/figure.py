@@ -1,12 +1,14 @@
-"""A figure driven by controls: computed, drawn, and shown live or static.
+"""A figure driven by controls: computed, drawn, and shown live.
 
 :class:`SliderFigure` owns the computation (memoised) and the drawing of one
-matplotlib Figure; :mod:`lib.widgets.live` shows it in a kernel and
-:mod:`lib.widgets.static` renders every frame for the site.
+matplotlib Figure at any setting of its controls; :mod:`lib.widgets.live`
+shows it in a kernel, and :mod:`lib.widgets.printed` prints a few frames.
+Where there is no kernel, the frames can be drawn in advance at every point
+of the controls' static grids (:meth:`SliderFigure.grid`,
+:meth:`SliderFigure.frame_pngs`, :meth:`SliderFigure.alt`).
 """
 from __future__ import annotations
 
-import base64
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -15,7 +17,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from lib.experiments.args import frozen
-from lib.widgets import static
 from lib.widgets.control import Control
 from lib.widgets.drawing import drop_unlabelled_minor_ticks, empty_axes, png_bytes, stacked_png
 from lib.widgets.live import LiveView
@@ -25,12 +26,12 @@ __all__ = ["SliderFigure"]
 
 @dataclass
 class SliderFigure:
-    """A figure driven by controls, live (ipywidgets) and static (HTML).
+    """A figure driven by controls, live (ipywidgets) or drawn at every point of a grid.
 
     Parameters
     ----------
     name : str
-        Marker of the static HTML (``data-widget``), e.g. ``"batch-size"``.
+        Short name of the widget, e.g. ``"batch-size"``.
     title : str
         Short accessible name of the whole widget.
     controls : sequence of Control
@@ -47,13 +48,8 @@ class SliderFigure:
     figsize : (float, float)
         Figure size in inches.
     live_dpi, static_dpi : int
-        Resolution of the live image and of the static frames (which are shown at
-        ``static_dpi``'s size and drawn at :data:`lib.widgets.static.PIXEL_DENSITY` times it).
-    fingerprint : str
-        Digest of everything the frames depend on besides the arguments here
-        (source code, library versions). When given, the static HTML is
-        cached on disk under that key (see :func:`lib.widgets.static.cache_dir`);
-        ``""`` (the default) never caches.
+        Resolution of the live image, and the size (in dots per inch of
+        ``figsize``) at which frames drawn in advance are shown.
     reuse_axes : bool
         Redraw into the same Axes, emptied of its artists, instead of a new
         one: several times faster with log axes (matplotlib builds every tick
@@ -75,7 +71,6 @@ class SliderFigure:
     figsize: tuple = (5.0, 3.4)
     live_dpi: int = 100
     static_dpi: int = 80
-    fingerprint: str = ""
     reuse_axes: bool = True
     minor_ticks: bool = False
     values: dict = field(init=False)
@@ -87,7 +82,6 @@ class SliderFigure:
         self._fig = Figure(figsize=self.figsize, facecolor="white")
         FigureCanvasAgg(self._fig)
         self._view = None
-        self._html = None
 
     # -- computing and drawing -------------------------------------------
     def _values(self, overrides) -> dict:
@@ -135,19 +129,25 @@ class SliderFigure:
     def png(self, dpi: int, palette: bool = False, **values) -> bytes:
         """The figure at these values as PNG bytes, drawn at ``dpi``.
 
-        ``palette=True`` quantises to 16 colours, for the static rendering.
+        ``palette=True`` quantises to 16 colours: four times smaller, for
+        frames drawn in advance.
         """
         return png_bytes(self.figure(**values), dpi, palette)
 
-    def static_pngs(self, **values) -> tuple[bytes, bytes | None]:
-        """A static frame at these values: the PNG, and for several panels the stacked PNG.
+    def frame_pngs(self, dpi: int, palette: bool = False, **values) -> tuple[bytes, bytes | None]:
+        """The frame at these values as it is and, for several panels, with them stacked.
 
-        Both are drawn at twice ``static_dpi`` (sharp on high-density screens) and 16 colours.
+        Returns
+        -------
+        wide : bytes
+            The PNG of :meth:`png`.
+        stacked : bytes or None
+            The same drawing with its panels one under the other (for a narrow
+            screen); None for a figure of one panel.
         """
-        dpi = static.PIXEL_DENSITY * self.static_dpi
         if self.panels == 1:
-            return self.png(dpi, palette=True, **values), None
-        return stacked_png(self.figure(**values), dpi, self.panels, palette=True)
+            return self.png(dpi, palette, **values), None
+        return stacked_png(self.figure(**values), dpi, self.panels, palette)
 
     def update(self, **values) -> Figure:
         """Set controls, redraw, and show the result in the live widget.
@@ -190,49 +190,10 @@ class SliderFigure:
             self.update()
         return self._view.box
 
-    # -- the static rendering --------------------------------------------
-    def _start(self) -> dict:
-        """The static grid point nearest the current values."""
-        return {c.key: c.nearest_static(self.values[c.key]) for c in self.controls}
-
-    def _cache_path(self):
-        return static.cache_path(self, self._start())
-
-    def _static_html(self) -> str:
-        return static.render(self, self._start())
-
-    def static_html(self) -> str:
-        """The self-contained static rendering (drawn once, then cached).
-
-        With a ``fingerprint`` the result is also kept on disk, so that a
-        second build reads it back instantly.
-        """
-        if self._html is None:
-            path = self._cache_path()
-            if path is not None and path.is_file():
-                self._html = path.read_text(encoding="utf-8")
-            else:
-                self._html = self._static_html()
-                if path is not None:
-                    static.write_quietly(path, self._html)
-                    # entries made by older code can never be read again
-                    for old in path.parent.glob(f"{self.name}-*.html"):
-                        if not old.name.startswith(f"{self.name}-{self.fingerprint[:12]}-"):
-                            old.unlink(missing_ok=True)
-        return self._html
-
     # -- display ------------------------------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """The live view, a text summary, and, while the book is built, its static renderings.
-
-        A reader's kernel never draws the static frames: only a book build (which sets
-        ``$BNBOOK_STATIC_WIDGETS``) adds ``text/html`` (every frame, for the site) and
-        ``image/png`` (a grid of representative frames, for the PDF edition).
-        """
+        """The live view and a text summary: all a kernel shows, one frame drawn per move."""
         bundle = dict(self.live._repr_mimebundle_())
-        if static.static_enabled():
-            bundle["text/html"] = self.static_html()
-            bundle["image/png"] = base64.b64encode(static.frame_grid(self)).decode()
         bundle["text/plain"] = f"<{self.title}: " + ", ".join(
             c.text(self.values[c.key]) for c in self.controls) + ">"
         return bundle

@@ -1,106 +1,97 @@
-"""The static rendering: every frame drawn in advance, a few lines of JavaScript.
+"""The slider figures of the built site: every frame drawn in advance, a few lines of JavaScript.
 
-The built site has no kernel, so a slider figure is drawn at every point of
-its static grid, the frames are embedded as PNG data URIs, and inline
-JavaScript (no library, no network) shows the frame the controls point at.
+A slider figure (:class:`lib.widgets.SliderFigure`) shows itself in a kernel as an ipywidgets
+view, which the built site, having no kernel, cannot show: ``book/_config.yml`` tells myst-nb to
+drop it (``nb_mime_priority_overrides``) and not to load ipywidgets' JavaScript from a CDN
+(``nb_ipywidgets_js: {}``). So the build's kernels give each slider figure two more
+representations (:func:`register`, run at start-up by :func:`build_kernel.start`):
 
-Drawing every frame takes seconds, so it happens only when the book is
-built: the site build sets :data:`STATIC_ENV` (``book/_ext/static_widgets.py``
-does it for every Jupyter Book build), and a reader's kernel, where it is
-not set, never draws them. The HTML is also cached on disk, keyed by a
-digest of ``lib``'s source and the library versions (:data:`CACHE_ENV`), so
-that rebuilding the book after a change elsewhere does not draw them again.
+* ``text/html`` (:func:`static_html`): the figure drawn at every point of its static grid,
+  the frames embedded as PNG data URIs, and inline JavaScript (no library, no network) that
+  shows the frame the controls point at. The site shows this one; ``static_widgets.py`` then
+  makes each frame a file of the site.
+* ``image/png``: a few frames in one picture (:func:`lib.widgets.printed.frame_grid`), which
+  the PDF edition prints.
+
+IPython asks a printer registered for an object's type even when the object's
+``_repr_mimebundle_`` gives other formats (lib's gives the live view and ``text/plain``). The
+printers are registered by the type's name, so the kernel of a chapter without a widget never
+imports ``lib.widgets``; a reader's kernel never loads this module and never draws these frames.
+Drawing them takes seconds per widget, so the HTML is also kept on disk between builds
+(:mod:`build_kernel.widget_cache`).
+
+Markers of the static HTML (stable: the browser tests rely on them)
+-------------------------------------------------------------------
+``div.bn-static-widget[data-widget=NAME]``
+    the root, one per widget; NAME is the figure's ``name`` (``batch-size``, ``scale``,
+    ``depth``, ...); ``data-frames`` holds the number of frames and ``role=group`` with
+    ``aria-label`` names it. The script marks it ``data-ready`` once the controls are wired.
+``input.bn-slider[type=range][data-control=KEY]``
+    a numeric control, inside a ``<label>``; its value is the *index* into the static grid
+    (0, 1, ...); ``aria-valuetext`` and ``data-labels`` give the readable values,
+    ``aria-valuenow`` and ``data-values`` the values themselves.
+``select.bn-choice[data-control=KEY]``
+    a categorical control (activation, batch norm on/off); option values are indices.
+``output.bn-value[data-control=KEY]``
+    the current value of slider KEY as text, e.g. ``8`` for N = 8 (the same text as the
+    slider's ``aria-valuetext``; hidden from screen readers, which read the slider). A
+    drop-down shows its own value.
+``p.bn-status[role=status]``
+    a visually hidden live region: after a move it reads the new frame's description (its
+    ``alt``).
+``img.bn-frame[data-key=I-J-...]``
+    one frame per grid point; ``I-J-...`` are the control indices in the order of the
+    controls. Exactly one frame is visible, the others carry ``hidden``. Every frame has an
+    ``alt`` text describing what it shows. A frame of several panels sits in a ``<picture>``
+    whose ``<source media=NARROW>`` is the same frame with its panels stacked.
+
+KEY is a control's key (``N``; ``a`` and ``eps``; ``depth``, ``batch_size``, ``activation``
+and ``batchnorm``: see :mod:`lib.widgets`).
 """
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
 import json
 import math
-import os
-from pathlib import Path
 
-import matplotlib as mpl
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.image import imread
-import numpy as np
+from . import widget_cache
+from .panels import NARROW
 
-from lib.widgets.drawing import png_bytes
+__all__ = ["register", "static_html", "render", "start_values", "PIXEL_DENSITY", "STATIC_JS"]
+
+FIGURE = ("lib.widgets.figure", "SliderFigure")
+"""The type the printers are registered for, by module and name."""
 
 PIXEL_DENSITY = 2
-"""Static frames are drawn at this multiple of a widget's ``static_dpi`` and shown at
-``static_dpi``'s size: two image pixels a CSS pixel, sharp on high-density screens."""
-
-__all__ = ["STATIC_ENV", "CACHE_ENV", "static_enabled", "cache_dir", "cache_path", "frame_grid",
-           "representative", "render", "lib_fingerprint", "write_quietly", "PIXEL_DENSITY", "NARROW"]
-
-STATIC_ENV = "BNBOOK_STATIC_WIDGETS"
-"""Environment variable: ``1`` while the site is built (draw the static frames)."""
-
-CACHE_ENV = "BNBOOK_WIDGET_CACHE"
-"""Environment variable: folder of the static-HTML cache, or ``off``."""
-
-_OFF = ("", "0", "off", "no", "false")
+"""Frames are drawn at this multiple of a figure's ``static_dpi`` and shown at ``static_dpi``'s
+size: two image pixels a CSS pixel, sharp on high-density screens."""
 
 
-def static_enabled() -> bool:
-    """True while the site is built (``$BNBOOK_STATIC_WIDGETS`` set and not off)."""
-    return os.environ.get(STATIC_ENV, "").strip().lower() not in _OFF
+def register(shell) -> None:
+    """Give every slider figure that kernel ``shell`` shows its static HTML and printed frames."""
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type_by_name(*FIGURE, static_html)
+    formatters["image/png"].for_type_by_name(*FIGURE, printed_frames)
 
 
-def cache_dir():
-    """Folder of the static-HTML cache (None when ``$BNBOOK_WIDGET_CACHE=off``).
+def printed_frames(fig) -> bytes:
+    """PNG of a few frames of ``fig`` in one picture, for the PDF edition."""
+    from lib.widgets.printed import frame_grid
 
-    Default ``$XDG_CACHE_HOME/bnbook-widgets`` (``~/.cache/bnbook-widgets``).
-    """
-    setting = os.environ.get(CACHE_ENV)
-    if setting is not None and setting.strip().lower() in _OFF:
-        return None
-    if setting:
-        return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "bnbook-widgets"
+    return frame_grid(fig)
 
 
-def write_quietly(path, text):
-    """Write ``text`` atomically; a read-only or missing disk only costs the cache."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass
+def start_values(fig) -> dict:
+    """The point of the static grid nearest the figure's current values: the frame shown first."""
+    return {c.key: c.nearest_static(fig.values[c.key]) for c in fig.controls}
 
 
-def lib_fingerprint() -> str:
-    """Digest of the lib package's source and of the libraries that draw the frames."""
-    import PIL
-
-    h = hashlib.sha256()
-    root = Path(__file__).resolve().parent.parent
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode())
-        h.update(f.read_bytes())
-    h.update(f"{np.__version__} {mpl.__version__} {PIL.__version__}".encode())
-    return h.hexdigest()
-
-
-def cache_path(fig, start):
-    """Where the static HTML of ``fig`` starting at ``start`` is cached (or None)."""
-    folder = cache_dir()
-    if not fig.fingerprint or folder is None:
-        return None
-    spec = json.dumps([fig.name, fig.title, fig.fingerprint, fig.panels,
-                       list(fig.figsize), fig.static_dpi, [repr(start[c.key]) for c in fig.controls],
-                       [[c.key, c.label, [repr(v) for v in c.values],
-                         [repr(v) for v in c.static], [c.text(v) for v in c.static]]
-                        for c in fig.controls]])
-    digest = hashlib.sha256(spec.encode()).hexdigest()[:16]
-    return folder / f"{fig.name}-{fig.fingerprint[:12]}-{digest}.html"
+def static_html(fig) -> str:
+    """The self-contained static HTML of ``fig``, read from the disk cache when it is there."""
+    start = start_values(fig)
+    return widget_cache.cached(fig, start, lambda: render(fig, start))
 
 
 # A slider as wide as a phone allows and tall enough to touch: every position of a 16-stop
@@ -150,7 +141,7 @@ def render(fig, start) -> str:
     for values in fig.grid(static=True):
         key = "-".join(str(c.index(values[c.key], static=True)) for c in fig.controls)
         hidden = "" if values == start else " hidden"
-        wide, stacked = fig.static_pngs(**values)
+        wide, stacked = fig.frame_pngs(PIXEL_DENSITY * fig.static_dpi, palette=True, **values)
         img = (f'<img class="bn-frame" data-key="{key}" width="{width}" height="{height}" '
                f'style="max-width:100%;height:auto" alt="{esc(fig.alt(**values), quote=True)}"{hidden} '
                f'src="{_data_uri(wide)}">')
@@ -165,10 +156,6 @@ def render(fig, start) -> str:
     return "".join(parts)
 
 
-NARROW = "(max-width: 40rem)"
-"""Where a frame of several panels is shown with its panels stacked (a phone held upright)."""
-
-
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
@@ -177,44 +164,6 @@ def _size(png: bytes) -> tuple[int, int]:
     from PIL import Image
 
     return Image.open(io.BytesIO(png)).size
-
-
-def representative(fig) -> list[dict]:
-    """Up to four settings that show what the widget does, for print.
-
-    One control: four positions spread over its static grid, ends included. Several: each of
-    the first two controls at both ends of its grid (the others at their defaults).
-    """
-    controls = fig.controls
-    if len(controls) == 1:
-        grid = controls[0].static
-        picks = sorted({round(k * (len(grid) - 1) / 3) for k in range(4)})
-        return [{controls[0].key: grid[k]} for k in picks]
-    first, second = controls[:2]
-    return [{first.key: a, second.key: b}
-            for a in (first.static[0], first.static[-1]) for b in (second.static[0], second.static[-1])]
-
-
-def frame_grid(fig, dpi: int = 150) -> bytes:
-    """PNG of a grid of representative frames, each titled with its setting (the PDF edition).
-
-    The frames are placed pixel for pixel (``figimage``), so print gets them unresampled.
-    """
-    frames = [(", ".join(c.text(v[c.key]) for c in fig.controls if c.key in v),
-               imread(io.BytesIO(fig.png(dpi, **v)), format="png")) for v in representative(fig)]
-    columns = 2 if fig.panels == 1 else 1      # a frame of several panels is already wide
-    rows = -(-len(frames) // columns)
-    h, w = frames[0][1].shape[:2]
-    cell = h + int(0.3 * dpi)                  # a frame and its title line
-    grid = Figure(figsize=(columns * w / dpi, rows * cell / dpi), dpi=dpi, facecolor="white")
-    FigureCanvasAgg(grid)
-    for k, (title, image) in enumerate(frames):
-        row, column = divmod(k, columns)
-        x0, y0 = column * w, (rows - 1 - row) * cell
-        grid.figimage(image, xo=x0, yo=y0, origin="upper")
-        grid.text((x0 + w / 2) / (columns * w), (y0 + (h + cell) / 2) / (rows * cell), title,
-                  ha="center", va="center", fontsize=10)
-    return png_bytes(grid, dpi)
 
 
 # Wires every not-yet-ready static widget on the page: the controls pick a frame by its

@@ -1,10 +1,12 @@
 """A figure's panels on a narrow screen: where each panel is, and the figure with them stacked.
 
-Panels side by side are too small to read on a phone held upright. The site build marks
-every SVG figure of several panels with the box of each panel (:func:`mark_panels`, which
-the build's kernels apply to each figure they show: :func:`register`), and then writes a
-second SVG from the same drawing with the panels one under the other (:func:`stacked_svg`)
-for narrow screens. A reader's own Jupyter shows figures as matplotlib draws them.
+Panels side by side are too small to read on a phone held upright. The build's kernels mark
+every SVG figure of several panels with the box of each panel (:func:`register`, run at
+start-up, wraps the inline backend's SVG printer in :func:`mark_panels`); at the end of the
+build ``page_fixes`` (fix 12) writes a second SVG from the same drawing with the panels one
+under the other (:func:`stacked_svg`), which a page shows below :data:`NARROW`. The figures
+themselves are lib's (``lib/plots``); a reader's own Jupyter shows them as matplotlib draws
+them, unmarked.
 
 Boxes are in the SVG's own units (points, from the top left of the figure as saved with
 ``bbox_inches="tight"``, which is how IPython saves it) and hold everything a panel
@@ -17,6 +19,10 @@ import re
 ATTRIBUTE = "data-bn-panels"
 PAD_INCHES = 0.04     # room around each panel's tight box
 GAP = 8.0             # points between stacked panels
+
+NARROW = "(max-width: 40rem)"
+"""Where a figure of several panels is shown with its panels stacked (a phone held upright):
+the media query of a stacked figure's ``<source>``, and of a widget frame's."""
 
 _ROOT = re.compile(r"<svg\b[^>]*>")
 _SIZE = re.compile(r'\b(width|height)="([\d.]+)pt"')
@@ -158,7 +164,7 @@ def stacked_svg(svg: str) -> tuple[str, float, float] | None:
 
 
 def register(shell=None) -> None:
-    """Mark every figure the kernel ``shell`` shows as SVG with its panels (site builds only).
+    """Mark every figure the kernel ``shell`` shows as SVG with its panels.
 
     Run after the inline backend is on (``%matplotlib inline``): it wraps the SVG formatter
     that the backend registered for figures, so the SVG itself is unchanged.
