@@ -1,4 +1,5 @@
-"""The build's page extensions, one behaviour each (book/_ext: local_katex, page_fixes, static_widgets).
+"""The build's page extensions, one behaviour each (book/_ext: local_katex, local_thebe, page_fixes,
+static_widgets).
 
 Fast tests on small inputs; the built site is checked in test_browser and test_page_speed.
 The KaTeX tests run a real (tiny) Sphinx build, so a formula KaTeX cannot typeset is shown to
@@ -30,12 +31,13 @@ import static_widgets  # noqa: E402
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="KaTeX renders under Node (make installs it)")
 
 
-def _sphinx(tmp_path: Path, page: str) -> subprocess.CompletedProcess:
+KATEX_CONF = "extensions = ['local_katex']\nhtml_math_renderer = 'katex_checked'\n"
+
+
+def _sphinx(tmp_path: Path, page: str, conf: str = KATEX_CONF) -> subprocess.CompletedProcess:
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(EXT)!r})\n"
-        "extensions = ['local_katex']\nhtml_math_renderer = 'katex_checked'\n")
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(EXT)!r})\n" + conf)
     (src / "index.rst").write_text(page)
     # Output goes to files, not pipes, and the build runs in its own process group: a KaTeX
     # server (Node) that outlived Sphinx would hold a pipe open, and the test would wait on it.
@@ -128,6 +130,20 @@ def test_only_the_characters_formulas_draw_are_kept(tmp_path):
                                      '<span class="katex-html" aria-hidden="true"><span>x</span>'
                                      '<span>∂</span></span></span>')
     assert local_katex.characters_shown(tmp_path) == {ord("x"), ord("∂")}
+
+
+# ---------------------------------------------------------------- local_thebe
+
+
+def test_sphinx_thebes_script_is_written_once_and_points_at_the_sites_thebe(tmp_path):
+    """Sphinx 7 and sphinx-thebe as pinned: without local_thebe the script is there twice, from unpkg."""
+    done = _sphinx(tmp_path, "Title\n=====\n\nText.\n", "extensions = ['sphinx_thebe', 'local_thebe']\n"
+                   "thebe_config = {'repository_url': 'https://github.com/a/b'}\n")
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert html.count("const THEBE_JS_URL") == 1 and "unpkg.com" not in html
+    assert '<script type="text/x-thebe-config">{"mathjaxUrl": false}</script>' in html
+    assert (tmp_path / "out" / "_static" / "thebe" / "index.js").is_file()
 
 
 # ---------------------------------------------------------------- page_fixes

@@ -1,9 +1,7 @@
 """Small fixes to the pages Sphinx and the theme write: no error in the console, valid ARIA.
 
-1. sphinx-thebe registers its inline configuration script (``const THEBE_JS_URL = ...``) once
-   per reading pass, and Jupyter Book triggers two: the second ``const`` is a SyntaxError on
-   every page ("Identifier 'THEBE_JS_URL' has already been declared"). Identical scripts are
-   written once.
+Fix 1 (sphinx-thebe's script written twice) moved to local_thebe; the others keep their numbers.
+
 2. pydata-sphinx-theme 0.17 sets ``<html data-mode="">`` on a first visit (nothing stored yet)
    and then logs "Got invalid theme mode: ." as an error. A first visit now starts in the
    theme's default mode ("auto": follow the system's light or dark preference). The head
@@ -59,26 +57,6 @@ FIRST_VISIT_MODE = (
     ' : (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");'
     ' })(document.documentElement.dataset);'
 )
-
-
-def _key(script):
-    """What makes two script tags the same: file, inline body and attributes."""
-    attributes = getattr(script, "attributes", {}) or {}
-    return (getattr(script, "filename", str(script)) or None,  # sphinx-thebe passes "" or None
-            tuple(sorted((k, str(v)) for k, v in attributes.items())))
-
-
-def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
-    scripts = context.get("script_files")
-    if not scripts:
-        return
-    seen, unique = set(), []
-    for script in scripts:
-        key = _key(script)
-        if key not in seen:
-            seen.add(key)
-            unique.append(script)
-    scripts[:] = unique
 
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -254,7 +232,6 @@ def search_page_scripts(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.connect("build-finished", written_pages)
     app.add_js_file(None, body=FIRST_VISIT_MODE, priority=1)
-    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("html-page-context", fix_bibliography_roles, priority=900)
     app.connect("html-page-context", drop_widget_state, priority=900)
     app.connect("html-page-context", search_page_scripts, priority=900)
