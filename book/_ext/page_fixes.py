@@ -2,13 +2,10 @@
 
 Fix 1 (sphinx-thebe's script written twice) moved to local_thebe; the others keep their numbers.
 
-2. pydata-sphinx-theme 0.17 sets ``<html data-mode="">`` on a first visit (nothing stored yet)
-   and then logs "Got invalid theme mode: ." as an error. A first visit now starts in the
-   theme's default mode ("auto": follow the system's light or dark preference). The head
-   script also sets ``data-theme`` at once, to the value the theme's script will give it
-   (the mode, or the system's preference in "auto"). Left empty, or stale from an earlier
-   visit, it changed only once the page was parsed, which restyled the whole page (about
-   100 ms on chapter 8) and painted a dark-mode reader's first screen light.
+2. A first visit starts in "auto" mode (``html_context: default_mode`` in _config.yml; the theme
+   logged "Got invalid theme mode: ." without it), and the head sets ``data-theme`` at once:
+   left to the theme's script, it changed only once the page was parsed, which restyled the
+   whole page (about 100 ms on chapter 8) and painted a dark-mode reader's first screen light.
 3. docutils writes the bibliography as ``<div role="list">`` whose entries have the deprecated
    role ``doc-biblioentry``; a list must hold list items (axe: aria-required-children, critical),
    so the entries become ``role="listitem"``.
@@ -50,13 +47,9 @@ from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
-FIRST_VISIT_MODE = (
-    '(function (d) {'
-    ' if (!d.mode) { d.mode = d.defaultMode || "auto"; }'
-    ' d.theme = d.mode === "light" || d.mode === "dark" ? d.mode'
-    ' : (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");'
-    ' })(document.documentElement.dataset);'
-)
+# works around pydata/pydata-sphinx-theme#1857: the theme sets data-theme only once the page is parsed
+THEME_AT_ONCE = ('(function (d) { if (d.mode === "auto") d.theme = matchMedia("(prefers-color-scheme: dark)")'
+                 '.matches ? "dark" : "light"; })(document.documentElement.dataset);')
 
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -231,7 +224,7 @@ def search_page_scripts(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.connect("build-finished", written_pages)
-    app.add_js_file(None, body=FIRST_VISIT_MODE, priority=1)
+    app.add_js_file(None, body=THEME_AT_ONCE, priority=1)
     app.connect("html-page-context", fix_bibliography_roles, priority=900)
     app.connect("html-page-context", drop_widget_state, priority=900)
     app.connect("html-page-context", search_page_scripts, priority=900)
