@@ -1,11 +1,12 @@
 """Every rewrite of another package's output in book/_ext fails the build when that output changed.
 
-Each test feeds a hook (page_fixes, local_thebe) the output it rewrites, with the
+Each test feeds a hook (page_fixes, local_thebe, local_katex) the output it rewrites, with the
 one thing it looks for missing or changed, and expects the ExtensionError that names the fix.
 A test of the whole hook on intact input shows that the input is otherwise what the hook needs.
 """
 from __future__ import annotations
 
+import re
 import sys
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
+import local_katex  # noqa: E402
 import local_thebe  # noqa: E402
 import page_fixes  # noqa: E402
 import rewrites  # noqa: E402
@@ -149,3 +151,17 @@ def test_fix_7_fails_without_icon_rules_or_icon_fonts(tmp_path, monkeypatch):
     (tmp_path / "_static" / "theme.css").write_text('.fa-bars:before{content:"\\f0c9"}')
     with pytest.raises(ExtensionError, match=r"page_fixes fix 7: the theme's icon fonts"):
         page_fixes.subset_icon_fonts(tmp_path)      # the site's _static has no webfonts folder
+
+
+# ---------------------------------------------------------------- local_katex
+
+
+def test_katex_css_rewrites_fail_on_a_changed_style_sheet():
+    css = (local_katex.VENDOR / "dist" / "katex.min.css").read_text()
+    assert ".woff)" not in local_katex.woff2_only(css) and local_katex.font_rules(css)
+    woff2_alone = re.sub(local_katex.WOFF_FALLBACKS, "", css)
+    with pytest.raises(ExtensionError, match="local_katex: a font's woff and ttf fallbacks"):
+        local_katex.woff2_only(woff2_alone)
+    with pytest.raises(ExtensionError, match="local_katex: a font rule"):
+        local_katex.font_rules(css.replace("font-family:KaTeX_", "font-family:Katex"))
+
