@@ -496,6 +496,24 @@ def test_a_folded_block_opens_and_folds_again_on_click(visit):
     assert not v.problems, v.problems
 
 
+def test_the_sidebar_buttons_open_their_sidebars_on_a_phone(visit):
+    """The ☰ and ≡ buttons at the top of the article open the book's contents and the page's.
+
+    The theme's scripts bind the first such buttons in the page: pydata-sphinx-theme's own top
+    bar, hidden, had a pair too, until ``navbar_persistent: []`` (_config.yml) emptied it."""
+    v = visit("chapters/08_gradient.html", viewport=(390, 844))
+    v.open()
+    for toggle, dialog in ((".primary-toggle", "#pst-primary-sidebar-modal"),
+                           (".secondary-toggle", "#pst-secondary-sidebar-modal")):
+        button = v.page.locator(toggle)
+        assert button.count() == 1 and button.is_visible(), toggle
+        button.click()
+        v.page.wait_for_function(f"() => document.querySelector('{dialog}').open", timeout=5_000)
+        v.page.keyboard.press("Escape")
+        v.page.wait_for_function(f"() => !document.querySelector('{dialog}').open", timeout=5_000)
+    assert not v.problems, v.problems
+
+
 def test_results_are_tables_that_fit_a_phone(visit):
     """Chapter 8's results are HTML tables (not preformatted text), readable at 390 px."""
     page_visit = visit("chapters/08_gradient.html")

@@ -1,4 +1,5 @@
-"""The build's page extensions, one behaviour each (book/_ext: local_katex, page_fixes, static_widgets).
+"""The build's page extensions, one behaviour each (book/_ext: local_katex, local_thebe, page_fixes,
+static_widgets).
 
 Fast tests on small inputs; the built site is checked in test_browser.
 The KaTeX tests run a real (tiny) Sphinx build, so a formula KaTeX cannot typeset is shown to
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sphinx.errors import ExtensionError
 
 from conftest import ROOT
 
@@ -30,12 +32,13 @@ import static_widgets  # noqa: E402
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="KaTeX renders under Node (make installs it)")
 
 
-def _sphinx(tmp_path: Path, page: str) -> subprocess.CompletedProcess:
+KATEX_CONF = "extensions = ['local_katex']\nhtml_math_renderer = 'katex_checked'\n"
+
+
+def _sphinx(tmp_path: Path, page: str, conf: str = KATEX_CONF) -> subprocess.CompletedProcess:
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(EXT)!r})\n"
-        "extensions = ['local_katex']\nhtml_math_renderer = 'katex_checked'\n")
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(EXT)!r})\n" + conf)
     (src / "index.rst").write_text(page)
     # Output goes to files, not pipes, and the build runs in its own process group: a KaTeX
     # server (Node) that outlived Sphinx would hold a pipe open, and the test would wait on it.
@@ -130,6 +133,20 @@ def test_only_the_characters_formulas_draw_are_kept(tmp_path):
     assert local_katex.characters_shown(tmp_path) == {ord("x"), ord("∂")}
 
 
+# ---------------------------------------------------------------- local_thebe
+
+
+def test_sphinx_thebes_script_is_written_once_and_points_at_the_sites_thebe(tmp_path):
+    """Sphinx 7 and sphinx-thebe as pinned: without local_thebe the script is there twice, from unpkg."""
+    done = _sphinx(tmp_path, "Title\n=====\n\nText.\n", "extensions = ['sphinx_thebe', 'local_thebe']\n"
+                   "thebe_config = {'repository_url': 'https://github.com/a/b'}\n")
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert html.count("const THEBE_JS_URL") == 1 and "unpkg.com" not in html
+    assert '<script type="text/x-thebe-config">{"mathjaxUrl": false}</script>' in html
+    assert (tmp_path / "out" / "_static" / "thebe" / "index.js").is_file()
+
+
 # ---------------------------------------------------------------- page_fixes
 
 
@@ -205,3 +222,17 @@ def test_frames_become_files_and_hidden_ones_wait_in_data_src(tmp_path):
     assert 'data-srcset="../_images/frames/' in hidden and 'data-src="../_images/frames/' in hidden
     assert " src=" not in hidden and " srcset=" not in hidden, "a hidden frame is not fetched with the page"
     assert len(list((tmp_path / static_widgets.FRAMES).glob("*.png"))) == 3
+
+
+@pytest.mark.parametrize("changed", [
+    '<div class="bn-static-widget"><img class="bn-still" src="data:image/png;base64,{a}"></div>',
+    '<div class="bn-static-widget"><img class="bn-frame" src="data:image/png;base64,{a}">'
+    '<img data-frame src="data:image/png;base64,{a}"></div>',
+])
+def test_frames_the_rewrite_no_longer_recognises_fail_the_build(tmp_path, changed):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / static_widgets.FRAMES).mkdir(parents=True)
+    page = tmp_path / "chapters" / "p.html"
+    page.write_text(changed.format(a=_png("red")))
+    with pytest.raises(ExtensionError, match="static_widgets"):
+        static_widgets.extract_frames(page, tmp_path)

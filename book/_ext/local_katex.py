@@ -2,26 +2,23 @@
 
 sphinxcontrib-katex renders every math node (prose, ``{checked}`` equations, sympy's
 ``text/latex`` outputs) with KaTeX under Node while the pages are written
-(``katex_prerender``). Each formula is written as KaTeX's HTML with its MathML beside it,
-which screen readers read. The browser only needs KaTeX's style sheet and fonts: this
-extension copies them from the pinned npm package (``tools/npm_fetch.py``, the same version
-sphinxcontrib-katex renders with) into ``_static/katex``, so the site asks no other host.
-
-KaTeX's fonts hold far more glyphs than the book shows: each is cut down (fontTools) to the
-characters the site's formulas draw (10 to 30 kB a font before, a few kB after).
-
-The fonts a page's formulas use are preloaded (``<link rel="preload">`` in its head): they
-then arrive with the page's style sheets, before the first paint, instead of after it, when
-swapping them in would move the text (a layout shift of up to 0.25 was measured without).
-
-A formula KaTeX cannot typeset is an error naming the page and the formula, never red text
-on the page: the renderer below calls sphinxcontrib-katex's with ``throwOnError`` and
-``strict`` set, and reports what it raises through Sphinx's logger.
+(``katex_prerender``), as KaTeX's HTML with its MathML beside it for screen readers. The browser
+needs only KaTeX's style sheet and fonts, copied from the pinned npm package
+(``tools/npm_fetch.py``, the version sphinxcontrib-katex renders with) into ``_static/katex``:
+the site asks no other host. Each font is cut down (fontTools) to the characters the formulas
+draw (10 to 30 kB a font before, a few kB after), and a page preloads the fonts its formulas
+use, so that they arrive before the first paint instead of moving the text (a layout shift of
+up to 0.25 was measured without). A formula KaTeX cannot typeset is an error naming the page
+and the formula, never red text on the page.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import subprocess
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -31,6 +28,8 @@ from sphinx.util import logging
 
 import sphinxcontrib.katex as katex
 
+from rewrites import missing, replace
+
 logger = logging.getLogger(__name__)
 
 VENDOR = Path(__file__).resolve().parent.parent / "_vendor" / "katex"
@@ -38,8 +37,15 @@ CSS = "katex/katex.min.css"           # under _static; katex.min.css finds fonts
 # The style sheet names each font three times (woff2, woff, ttf); only woff2 is copied.
 WOFF_FALLBACKS = re.compile(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)')
 
-# Every formula must typeset: a KaTeX parse error, or input KaTeX would accept only in
-# its lenient mode, raises (and so fails the build) instead of being drawn in red.
+
+def woff2_only(css: str) -> str:
+    return replace(css, WOFF_FALLBACKS, "", "local_katex", 'a font\'s woff and ttf fallbacks (`,url(fonts/...woff) '
+                   'format("woff")`)', "KaTeX's katex.min.css")
+
+
+# Every formula must typeset: a KaTeX parse error, or input KaTeX would accept only in its
+# lenient mode, raises instead of being drawn in red. Works around hagenw/sphinxcontrib-katex#145:
+# katex_options is not passed to the prerenderer, whose options are this module-level dict.
 katex.KATEX_DEFAULT_OPTIONS.update({"throwOnError": True, "strict": "error"})
 
 
@@ -58,6 +64,9 @@ def font_rules(css: str) -> list[tuple[frozenset, str]]:
             classes = re.findall(r"\.([\w-]+)", selector)
             if classes[:1] == ["katex"] and len(classes) > 1:
                 rules.append((frozenset(classes[1:]), f"KaTeX_{family}-{style}.woff2"))
+    if not rules:
+        raise missing("local_katex", "a font rule (`.katex .mathnormal{font-family:KaTeX_Math;...}`)",
+                      "KaTeX's katex.min.css")
     return rules
 
 
@@ -152,7 +161,7 @@ def copy_katex(app, exception) -> None:
     target = outdir / "_static" / "katex"
     (target / "fonts").mkdir(parents=True, exist_ok=True)
     css = (VENDOR / "dist" / "katex.min.css").read_text(encoding="utf-8")
-    (target / "katex.min.css").write_text(WOFF_FALLBACKS.sub("", css), encoding="utf-8")
+    (target / "katex.min.css").write_text(woff2_only(css), encoding="utf-8")
     chars = characters_shown(outdir)
     for original in sorted((VENDOR / "dist" / "fonts").glob("*.woff2")):  # every browser the site serves reads woff2
         # no hinting: screens today draw these sizes well without it, and it is half the file
@@ -168,29 +177,19 @@ STARTUP_TIMEOUT = 60.0
 
 
 def start_server_process(cls, rundir, timeout):
-    """sphinxcontrib-katex's ``KaTeXServer.start_server_process``, without its race.
-
-    0.9.11 connects once the server's socket file exists; Node creates the file a moment
-    before it listens, so now and then the connection is refused, the build fails, and the
-    server it started is left running (holding the build's output open). Here the connection
-    is tried again until ``timeout``, and the server is stopped if it never answers.
-    """
-    import socket
-    import subprocess
-    import time
-
+    """sphinxcontrib-katex's ``KaTeXServer.start_server_process``, retrying until Node listens."""
+    # no upstream issue found as of 2026-12: 0.9.11 connects once the socket file exists, which Node
+    # creates a moment before it listens; the refused build left the server holding its output open
     path = rundir / "katex.sock"
-    process = subprocess.Popen(cls.build_command(socket=path), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, cwd=rundir)
+    process = subprocess.Popen(cls.build_command(socket=path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               cwd=rundir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        if path.is_socket():
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.connect(str(path))
-                return process, sock
-            except ConnectionRefusedError:
-                sock.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
+            sock.connect(str(path))
+            return process, sock
+        sock.close()
         time.sleep(0.005)
     process.kill()
     process.wait()
@@ -210,5 +209,5 @@ def setup(app):
         block_renderers=(_reported(katex.html_visit_displaymath), None))
     app.connect("config-inited", check_version)
     app.connect("html-page-context", preload_fonts)
-    app.connect("build-finished", copy_katex)
+    app.connect("build-finished", copy_katex, priority=400)   # an error here before sphinxcontrib-katex cleans up
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,21 +1,29 @@
-"""Serve Thebe (Live Code) from the site itself, instead of sphinx-thebe's unpkg.com URL.
+"""Live Code's Thebe served by the site itself, and sphinx-thebe's configuration script written once.
 
 ``make book`` unpacks the pinned npm package ``thebe`` into ``book/_vendor/thebe``
-(``tools/npm_fetch.py``, hash-checked). At the end of an HTML build its bundle is copied into
-``_static/thebe``, and each page's inline ``THEBE_JS_URL`` points there. Thebe is still loaded
-only when the reader clicks Live Code; after that the only other host it talks to is the
-Binder it starts. Thebe's own MathJax 2 download (for math in outputs) is switched off.
+(``tools/npm_fetch.py``, hash-checked); at the end of an HTML build its bundle is copied into
+``_static/thebe``, and sphinx-thebe's inline ``const THEBE_JS_URL`` points there, not at unpkg.com.
+Sphinx 7 wrote that script twice (the second ``const`` was a SyntaxError on every page): it is
+written once. Thebe still loads only when the reader clicks Live Code; after that the only other
+host it talks to is the Binder it starts. A second Thebe configuration (Thebe merges every
+``text/x-thebe-config`` script) turns off its MathJax 2 download.
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
+from rewrites import missing, replace
+
 VENDOR = Path(__file__).resolve().parents[1] / "_vendor" / "thebe"
-CDN = "https://unpkg.com/thebe@"
 TARGET = "_static/thebe"
+CDN = re.compile(r'"https://unpkg\.com/thebe@[^"]*/lib/index\.js"')
+# Resolved against the page's own root (Sphinx writes ``<html data-content_root="../">``), so
+# one script serves pages at every depth.
+LOCAL = f'document.documentElement.dataset.content_root + "{TARGET}/index.js"'
 
 
 def _bundle() -> Path:
@@ -36,30 +44,28 @@ def copy_thebe(app, exception) -> None:
             shutil.copy2(file, target / file.name)
 
 
-# Resolved against the page's own root (Sphinx writes ``<html data-content_root="../">``), so
-# one script serves pages at every depth.
-LOCAL = f'document.documentElement.dataset.content_root + "{TARGET}/index.js"'
-
-
-def point_at_local_thebe(app, pagename, templatename, context, doctree) -> None:
-    """Rewrite the inline ``const THEBE_JS_URL = ...`` and Thebe's config of this page.
-
-    The script objects are shared by every page, so the rewrite is the same for all of them;
-    it runs before page_fixes drops duplicate scripts.
-    """
-    for script in context.get("script_files", []):
-        body = (getattr(script, "attributes", {}) or {}).get("body", "")
-        if CDN in body:
-            start = body.index(CDN) - 1          # the opening quote
-            end = body.index('"', start + 1) + 1
-            script.attributes["body"] = body[:start] + LOCAL + body[end:]
-    body = context.get("body", "")
-    if "text/x-thebe-config" in body:
-        context["body"] = body.replace("requestKernel: true,", "requestKernel: true, mathjaxUrl: false,", 1)
+def thebe_script_once(app, env, docnames) -> None:
+    """Runs once a build, right after sphinx-thebe has registered its scripts."""
+    if app.builder.format != "html":
+        return
+    # works around executablebooks/sphinx-thebe#24: the URL of the Thebe it loads is not configurable
+    configs = [attrs for _, attrs in app.registry.js_files if "const THEBE_JS_URL" in attrs.get("body", "")]
+    if len(configs) != 1:
+        raise missing("local_thebe", "sphinx-thebe's one `const THEBE_JS_URL = ...` script", "Sphinx's scripts")
+    configs[0]["body"] = replace(configs[0]["body"], CDN, LOCAL, "local_thebe", '`THEBE_JS_URL = '
+                                 '"https://unpkg.com/thebe@.../lib/index.js"`', "sphinx-thebe's script")
+    # works around sphinx-doc/sphinx#13402 (fixed in Sphinx 8.2; jupyter-book 1.x needs Sphinx 7): the
+    # builder keeps a script registered after it started, and adds it again from the registry
+    kept = [js for js in app.builder._js_files if js.filename is not None]
+    if len(kept) == len(app.builder._js_files):
+        raise missing("local_thebe", "Sphinx's early copy of sphinx-thebe's script (filename None)",
+                      "the builder's scripts")
+    app.builder._js_files[:] = kept
 
 
 def setup(app):
     app.connect("builder-inited", lambda app: app.builder.format == "html" and _bundle())
     app.connect("build-finished", copy_thebe)
-    app.connect("html-page-context", point_at_local_thebe, priority=800)
+    app.connect("env-before-read-docs", thebe_script_once, priority=900)   # sphinx-thebe's runs at 500
+    app.add_js_file(None, type="text/x-thebe-config", body='{"mathjaxUrl": false}')
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,44 +1,28 @@
-"""Small fixes to the pages Sphinx and the theme write: no error in the console, valid ARIA.
+"""Small fixes to the pages Sphinx and the theme write: no console error, valid ARIA, light pages.
 
-1. sphinx-thebe registers its inline configuration script (``const THEBE_JS_URL = ...``) once
-   per reading pass, and Jupyter Book triggers two: the second ``const`` is a SyntaxError on
-   every page ("Identifier 'THEBE_JS_URL' has already been declared"). Identical scripts are
-   written once.
-2. pydata-sphinx-theme 0.17 sets ``<html data-mode="">`` on a first visit (nothing stored yet)
-   and then logs "Got invalid theme mode: ." as an error. A first visit now starts in the
-   theme's default mode ("auto": follow the system's light or dark preference). The head
-   script also sets ``data-theme`` at once, to the value the theme's script will give it
-   (the mode, or the system's preference in "auto"). Left empty, or stale from an earlier
-   visit, it changed only once the page was parsed, which restyled the whole page (about
-   100 ms on chapter 8) and painted a dark-mode reader's first screen light.
-3. docutils writes the bibliography as ``<div role="list">`` whose entries have the deprecated
-   role ``doc-biblioentry``; a list must hold list items (axe: aria-required-children, critical),
-   so the entries become ``role="listitem"``.
-4. myst-nb copies a notebook's saved ipywidgets state into its page as an inline script. The
-   site never loads ipywidgets' JavaScript (a widget shows its static rendering instead, see
-   build_kernel/widgets.py), so that state is dead weight (about 200 kB on chapter 8) and is dropped.
-5. The theme's primary sidebar holds the book's title and the search button outside any
-   landmark (axe: region). The sidebar itself becomes a named region, in every page written.
-6. The theme ships Font Awesome twice: as web fonts, which its style sheet uses for every
-   ``<i class="fa-...">`` icon, and as ``fontawesome.js`` (1.5 MB), which redraws the same
-   icons as SVG. The script goes; the icons stay, drawn by the fonts.
-7. Those fonts hold about 2,000 icons (275 kB); the site shows about twenty. Each font is cut
-   down (fontTools) to the icons the pages name (``fa-*`` classes in the HTML and the theme's
-   scripts) and the ones style sheets draw directly (``content: "\\f0f3"``, or the character).
-8. The theme loads Sphinx's search scripts and the whole search index on every page, for a
-   search-as-you-type box the book does not turn on; the search page alone needs them.
+Each fix names in a comment the upstream issue it works around (or says it is an optimisation),
+and fails the build when what it rewrites is not there (``rewrites.py``). Fix 1 (sphinx-thebe's
+script written twice) moved to local_thebe; the others keep their numbers.
+
+2. The theme's colours are set in the head, before the body is painted (a dark-mode reader's
+   first screen was light, and the page was restyled once parsed: about 100 ms on chapter 8).
+   A first visit starts in "auto" mode: ``html_context: default_mode`` in _config.yml.
+3. Bibliography entries are list items (axe: aria-required-children, critical).
+4. A notebook's saved ipywidgets state is dropped: the site shows widgets as static frames
+   (build_kernel/widgets.py) and never loads ipywidgets' JavaScript (about 200 kB on chapter 8).
+5. The primary sidebar, which holds the title and the search button, is a named region (axe: region).
+6. ``fontawesome.js`` (1.5 MB), which redraws as SVG the icons the theme's fonts draw, goes.
+7. Those fonts (275 kB, about 2,000 icons) are cut to the icons the site names or its style sheets draw.
+8. The search scripts and the whole index load on the search page only.
 9. The chapters' figures (``_images/``) load when the reader scrolls near them
    (``loading="lazy"``), and an SVG figure gets the width and height its file declares, so
    that the text around it never moves when it arrives. A figure over 800 px wide (chapter 3's
    graph) is not shrunk below 640 px on a phone: it scrolls sideways in its own box instead.
 10. Search summaries on search.html show formulas as their symbols, never as TeX
     (``_ext/static/search_math.js``, served as ``_static/search_math.js``, loaded there only).
-11. The scripts Sphinx and its extensions list in a page's head run deferred (after the
-    page is parsed, in the same order): each would otherwise stop the parser until it has
-    arrived, which on a slow link costs the reader a round trip apiece before anything shows.
-    ``documentation_options.js`` stays as it is, since inline scripts write into the object it
-    defines while the page is parsed, and so does the search page, whose ``searchtools.js``
-    (loaded by the template, not deferred) calls into ``doctools.js`` at once.
+11. The scripts listed in a page's head run deferred (in order, once the page is parsed), not
+    one round trip apiece before anything shows; not ``documentation_options.js``, which inline
+    scripts write into, nor on the search page, whose ``searchtools.js`` needs ``doctools.js``.
 12. A figure of several panels side by side (an SVG that the build's kernels marked with its
     panels, see ``build_kernel/panels.py``) gets a second file with the panels one under the
     other, and a ``<picture>`` that shows it on a narrow screen: ``NAME.svg`` becomes
@@ -50,65 +34,53 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sphinx.errors import ExtensionError
+from docutils import nodes
 
 from build_kernel.panels import NARROW, stacked_svg
+from rewrites import missing, replace
 
-FIRST_VISIT_MODE = (
-    '(function (d) {'
-    ' if (!d.mode) { d.mode = d.defaultMode || "auto"; }'
-    ' d.theme = d.mode === "light" || d.mode === "dark" ? d.mode'
-    ' : (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");'
-    ' })(document.documentElement.dataset);'
-)
+FIX = "page_fixes fix {}"
 
-
-def _key(script):
-    """What makes two script tags the same: file, inline body and attributes."""
-    attributes = getattr(script, "attributes", {}) or {}
-    return (getattr(script, "filename", str(script)) or None,  # sphinx-thebe passes "" or None
-            tuple(sorted((k, str(v)) for k, v in attributes.items())))
+# works around pydata/pydata-sphinx-theme#1857: the theme sets data-theme only once the page is parsed
+THEME_AT_ONCE = ('(function (d) { if (d.mode === "auto") d.theme = matchMedia("(prefers-color-scheme: dark)")'
+                 '.matches ? "dark" : "light"; })(document.documentElement.dataset);')
 
 
-def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
-    scripts = context.get("script_files")
-    if not scripts:
-        return
-    seen, unique = set(), []
-    for script in scripts:
-        key = _key(script)
-        if key not in seen:
-            seen.add(key)
-            unique.append(script)
-    scripts[:] = unique
+def fix_bibliography_roles(app, pagename, templatename, context, doctree) -> None:
+    """Fix 3, on every page with citations."""
+    # no upstream issue found as of 2026-12: docutils (to its trunk) writes the role DPUB-ARIA 1.1 deprecated
+    if doctree is not None and doctree.next_node(nodes.citation) is not None:
+        context["body"] = replace(context["body"], 'role="doc-biblioentry"', 'role="listitem"', FIX.format(3),
+                                  "docutils' citation role `doc-biblioentry`", f"{pagename}.html")
 
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def drop_widget_state(app, pagename, templatename, context, doctree) -> None:
-    scripts = context.get("script_files")
-    if scripts:
-        scripts[:] = [s for s in scripts
-                      if (getattr(s, "attributes", {}) or {}).get("type") != WIDGET_STATE]
+    """Fix 4, on every page whose notebook saved widget state."""
+    # no upstream option or issue found as of 2026-12: myst-nb embeds the state even with nb_ipywidgets_js: {}
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    scripts = context.get("script_files") or []
+    kept = [s for s in scripts if s.attributes.get("type") != WIDGET_STATE]
+    saved = NbMetadataCollector.get_doc_data(app.env).get(pagename, {}).get("js_files", {})
+    if len(kept) == len(scripts) and "ipywidgets_state" in saved:
+        raise missing(FIX.format(4), f'myst-nb\'s `<script type="{WIDGET_STATE}">`', f"{pagename}.html")
+    scripts[:] = kept
 
 
-def fix_bibliography_roles(app, pagename, templatename, context, doctree) -> None:
-    body = context.get("body")
-    if body and 'role="doc-biblioentry"' in body:
-        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
-
-
+# no upstream issue found as of 2026-12 (pydata/pydata-sphinx-theme#1428, its axe summary, is closed without it)
 SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
-SIDEBAR_LANDMARK = ('<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar" role="region" '
-                    'aria-label="Book contents and search">')
+SIDEBAR_LANDMARK = SIDEBAR[:-1] + ' role="region" aria-label="Book contents and search">'
 
-
+# works around pydata/pydata-sphinx-theme#2379: Font Awesome ships as a 1.5 MB script and as web fonts
 FONTAWESOME_JS = re.compile(r'<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>\s*')
 
-
-SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)">'
-                            r'</script>')
+# no upstream issue found as of 2026-12: the theme loads them for search-as-you-type even when it is off
+SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*_static/searchtools\.js"></script>'
+                            r'\s*<script src="[^"]*_static/language_data\.js"></script>'
+                            r'\s*<script src="[^"]*searchindex\.js"></script>')
 
 # Font Awesome's class rules, as the theme's style sheet carries them: .fa-bell:before{content:"\f0f3"}
 ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:+before,?)+)\{content:"(\\[0-9a-f]+|[^"\\])"\}')
@@ -132,7 +104,8 @@ def icons_used(outdir: Path) -> set[int]:
                 icon_of[name] = _char(content)
         rest.append(ICON_RULE.sub("", css))
     if not icon_of:
-        raise ExtensionError("page_fixes: no Font Awesome class rules found in the theme's style sheets")
+        raise missing(FIX.format(7), 'Font Awesome\'s class rules (`.fa-bell:before{content:"\\f0f3"}`)',
+                      "the site's style sheets")
     used = {int(code, 16) for css in rest for code in CODEPOINT.findall(css)}
     # the theme also writes icons as the characters themselves (--pst-icon-bell: "\uf0f3")
     used.update(ord(ch) for css in rest for ch in css if PRIVATE_USE[0] <= ord(ch) <= PRIVATE_USE[1])
@@ -146,9 +119,7 @@ def subset_woff2(original: Path, target: Path, unicodes, hinting: bool = True) -
     """Write ``original`` (a woff2 font) to ``target`` with only the glyphs of ``unicodes``."""
     from fontTools import subset   # matplotlib's dependency; woff2 needs brotli
 
-    options = subset.Options()
-    options.flavor = "woff2"
-    options.hinting = hinting
+    options = subset.Options(flavor="woff2", hinting=hinting)
     font = subset.load_font(str(original), options)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=unicodes)
@@ -157,12 +128,16 @@ def subset_woff2(original: Path, target: Path, unicodes, hinting: bool = True) -
 
 
 def subset_icon_fonts(outdir: Path) -> None:
+    """Fix 7 (an optimisation, see fix 6's issue): the theme's fonts, cut from its own files every build."""
     import pydata_sphinx_theme
 
     used = icons_used(outdir)
     source = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static" / ICON_FONTS
-    for original in sorted(source.glob("*.woff2")):     # cut from the theme's own files, every build
-        subset_woff2(original, outdir / "_static" / ICON_FONTS / original.name, used)
+    targets = [(font, outdir / "_static" / ICON_FONTS / font.name) for font in sorted(source.glob("*.woff2"))]
+    if not targets or not all(target.is_file() for _, target in targets):
+        raise missing(FIX.format(7), "the theme's icon fonts (*.woff2)", f"{source} or _static/{ICON_FONTS}")
+    for original, target in targets:
+        subset_woff2(original, target, used)
 
 
 WIDE_FIGURE = 800   # CSS px: wider than this, a figure keeps a readable size on a phone and scrolls
@@ -205,21 +180,33 @@ def lazy_figures(text: str, page: Path) -> str:
     return FIGURE_IMG.sub(fix, text)
 
 
+def note_page(app, pagename, templatename, context, doctree) -> None:
+    """The pages this build writes (fixes 5 to 9 rewrite those), and whether each has images."""
+    images = doctree is not None and doctree.next_node(nodes.image) is not None
+    app.builder.page_fixes_written.append((Path(app.builder.get_outfilename(pagename)), images))
+
+
 def written_pages(app, exception) -> None:
-    """Fixes 5 to 9 and 12, in every HTML page of the build."""
-    if exception is not None or app.builder.format != "html":
+    """Fixes 5 to 9 and 12, in every HTML page this build wrote (none: nothing was out of date)."""
+    if exception is not None or app.builder.format != "html" or not app.builder.page_fixes_written:
         return
     outdir = Path(app.outdir)
-    for page in outdir.rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        fixed = FONTAWESOME_JS.sub("", text.replace(SIDEBAR, SIDEBAR_LANDMARK, 1))
-        if page.relative_to(outdir).as_posix() != "search.html":
-            fixed = SEARCH_SCRIPTS.sub("", fixed)
-        fixed = lazy_figures(fixed, page)
-        if fixed != text:
-            page.write_text(fixed, encoding="utf-8")
+    for page, images in app.builder.page_fixes_written:
+        name = page.relative_to(outdir).as_posix()
+        text = replace(page.read_text(encoding="utf-8"), SIDEBAR, SIDEBAR_LANDMARK, FIX.format(5),
+                       f"the primary sidebar `{SIDEBAR}`", name, 1)
+        text = replace(text, FONTAWESOME_JS, "", FIX.format(6), '`<script defer src="...fontawesome.js">`', name)
+        if name != "search.html":
+            text = replace(text, SEARCH_SCRIPTS, "", FIX.format(8), "the search scripts (searchtools.js, "
+                           "language_data.js, searchindex.js)", name)
+        if images and not FIGURE_IMG.search(text):
+            raise missing(FIX.format(9), 'a figure `<img src="..._images/...">`', name)
+        page.write_text(lazy_figures(text, page), encoding="utf-8")
+    script = outdir / "_static" / "scripts" / "fontawesome.js"
+    if not script.is_file():
+        raise missing(FIX.format(6), "the theme's fontawesome.js", "_static/scripts")
     for name in ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt"):
-        (outdir / "_static" / "scripts" / name).unlink(missing_ok=True)
+        (script.parent / name).unlink(missing_ok=True)
     subset_icon_fonts(outdir)
 
 
@@ -227,19 +214,20 @@ KEEP_BLOCKING = ("documentation_options.js",)
 
 
 def defer_scripts(app, pagename, templatename, context, doctree) -> None:
-    """Fix 11: every listed script file that is neither async nor deferred becomes deferred."""
+    """Fix 11 (an optimisation): every listed script file that is neither async nor deferred becomes deferred."""
     from sphinx.builders.html._assets import _JavaScript
 
-    scripts = context.get("script_files")
-    if not scripts or pagename == "search":
+    if pagename == "search":
         return
+    scripts, deferred = context["script_files"], 0
     for k, script in enumerate(scripts):
-        name = str(getattr(script, "filename", "") or "")
-        attributes = dict(getattr(script, "attributes", {}) or {})
-        if (not name or "async" in attributes or "defer" in attributes or "body" in attributes
-                or name.endswith(KEEP_BLOCKING) or attributes.get("type") not in (None, "text/javascript")):
-            continue
-        scripts[k] = _JavaScript(name, priority=script.priority, **attributes, defer="defer")
+        name, attributes = str(script.filename or ""), dict(script.attributes)
+        if (name and not {"async", "defer", "body"} & attributes.keys() and not name.endswith(KEEP_BLOCKING)
+                and attributes.get("type") in (None, "text/javascript")):
+            scripts[k] = _JavaScript(name, priority=script.priority, **attributes, defer="defer")
+            deferred += 1
+    if not deferred:
+        raise missing(FIX.format(11), "a script file to defer (doctools.js)", f"the scripts of {pagename}.html")
 
 
 def search_page_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -251,9 +239,10 @@ def search_page_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
-    app.connect("build-finished", written_pages)
-    app.add_js_file(None, body=FIRST_VISIT_MODE, priority=1)
-    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("builder-inited", lambda app: setattr(app.builder, "page_fixes_written", []))
+    app.connect("build-finished", written_pages, priority=400)   # before sphinxcontrib-katex removes its files
+    app.add_js_file(None, body=THEME_AT_ONCE, priority=1)
+    app.connect("html-page-context", note_page)
     app.connect("html-page-context", fix_bibliography_roles, priority=900)
     app.connect("html-page-context", drop_widget_state, priority=900)
     app.connect("html-page-context", search_page_scripts, priority=900)

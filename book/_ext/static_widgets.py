@@ -19,6 +19,8 @@ import os
 import re
 from pathlib import Path
 
+from rewrites import missing
+
 FRAMES = "_images/frames"
 
 PICTURE = re.compile(r'<picture>(<source [^>]*>)(<img class="bn-frame"[^>]*>)</picture>')
@@ -52,8 +54,12 @@ def extract_frames(page: Path, outdir: Path) -> bool:
         return (f"<picture>{_to_file(match.group(1), hidden, page, outdir)}"
                 f"{_to_file(match.group(2), hidden, page, outdir)}</picture>")
 
-    fixed = PICTURE.sub(picture, text)
-    fixed = FRAME.sub(lambda m: _to_file(m.group(0), '" hidden' in m.group(0), page, outdir), fixed)
+    fixed, pictures = PICTURE.subn(picture, text)
+    fixed, frames = FRAME.subn(lambda m: _to_file(m.group(0), '" hidden' in m.group(0), page, outdir), fixed)
+    if not pictures + frames:   # build_kernel/widgets.py writes frames this no longer recognises
+        raise missing("static_widgets", '<img class="bn-frame"> of a static widget', page.name)
+    if "data:image/png;base64," in fixed:
+        raise missing("static_widgets", "a frame's data URI in a form it can move to a file", page.name)
     if fixed != text:
         page.write_text(fixed, encoding="utf-8")
     return True
