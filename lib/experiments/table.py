@@ -40,7 +40,8 @@ class Table(str):
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        align = ['style="text-align:right"' if num else 'style="text-align:left"'
+        # a number is one unbreakable line (class bn-num); text and headers may wrap
+        align = ['class="bn-num" style="text-align:right"' if num else 'style="text-align:left"'
                  for num in self.numeric]
         # a name of its own: two tables on one page must not be two regions of the same name, so
         # an untitled one is numbered in the order the kernel made them (one kernel a page)
@@ -52,7 +53,7 @@ class Table(str):
         if self.title:
             out.append(f"<caption>{esc(self.title)}</caption>")
         if self.columns is not None:
-            out.append("<thead><tr>" + "".join(f'<th scope="col" {a}>{esc(c)}</th>'
+            out.append("<thead><tr>" + "".join(f'<th scope="col" {a}>{_breakable(c)}</th>'
                                               for c, a in zip(self.columns, align)) + "</tr></thead>")
         out.append("<tbody>")
         for row in self.rows:
@@ -62,6 +63,11 @@ class Table(str):
             out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</tbody></table></div>")
         return "".join(out)
+
+
+def _breakable(header) -> str:
+    """``header`` as HTML that may break after ``_`` and ``/`` (``grad_norm_theory``, ``first/last``)."""
+    return html.escape(str(header)).replace("_", "_<wbr>").replace("/", "/<wbr>")
 
 
 def _cell(value, digits):
