@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from lib import batchnorm
+from lib.assignment_checks import check_fractions, check_grad_norm, check_kept, check_ratios
 from lib.exercises import diagnose_backward_output, diagnose_dbeta, diagnose_dgamma, diagnose_number, problem
 
 
@@ -81,16 +82,14 @@ BN_BACKWARD = [Question("q1_params", 2, _params),
 
 # ---------------------------------------------------------------- bn_gradient_scale
 
-def _grad_norm_ref(x, dy, a, eps=1e-5):
-    D = x.shape[1]
-    return float(np.linalg.norm(batchnorm.backward(dy, batchnorm.forward(a * x, np.ones(D), np.zeros(D), eps)[1])[0]))
-
-
 def _notebook_problem():
     """The column the notebook itself defines (x0, dy0 from seed 0)."""
     rng = np.random.default_rng(0)
     return rng.normal(size=(16, 1)), rng.normal(size=(16, 1))
 
+
+# The judges below call the very functions of lib.assignment_checks that the notebook's public
+# checks call: a check passed in the notebook means the question's marks.
 
 def _grad_norm(rng):
     x = rng.normal(size=(int(rng.integers(8, 24)), 1))
@@ -99,27 +98,16 @@ def _grad_norm(rng):
     cases = [_call("grad_norm", "x", "dy", a)]
 
     def judge(groups):
-        if len(groups[0]) != 1:
-            return "grad_norm must return one number."
-        return diagnose_number(f"grad_norm(x, dy, {a:.3g})", groups[0][0], _grad_norm_ref(x, dy, a),
-                               mistakes=[(_grad_norm_ref(x, dy, 1.0), "that is the gradient for a = 1: "
-                                          "pass a * x to the forward pass.")])
+        return check_grad_norm(_one(groups[0]), x, dy, a)
     return cases, {"x": x, "dy": dy}, judge
 
 
 def _scale(rng):
     x0, dy0 = _notebook_problem()
-    one = _grad_norm_ref(x0, dy0, 1.0)
-    big, small = _grad_norm_ref(x0, dy0, 10.0) / one, _grad_norm_ref(x0, dy0, 1e-3) / one
     cases = [{"kind": "value", "name": "ratio_big"}, {"kind": "value", "name": "ratio_small"}]
 
     def judge(groups):
-        return (diagnose_number("ratio_big", _one(groups[0]), big, rtol=1e-6, mistakes=[
-                    (10.0, "inverted: a larger input gives a smaller gradient, so the ratio is about 1/10."),
-                    (1.0, "the output is scale invariant, but the gradient is not: it scales by 1/a.")])
-                or diagnose_number("ratio_small", _one(groups[1]), small, rtol=1e-6, mistakes=[
-                    (1e3, "that is the 1/a law, which fails here: a^2 sigma^2 = 1e-6 is below eps = 1e-5, "
-                          "so s is about sqrt(eps), not a sigma.")]))
+        return check_ratios(_one(groups[0]), _one(groups[1]), x0, dy0)
     return cases, {}, judge
 
 
@@ -132,19 +120,8 @@ def _kept(rng):
     cases = [_call("kept_fraction", 6, trials, seed), {"kind": "value", "name": "fractions"}]
 
     def judge(groups):
-        message = diagnose_number(f"kept_fraction(6, {trials}, seed)", _one(groups[0]), 4 / 6, rtol=0.08)
-        if message:
-            return message
-        values = np.ravel(groups[1][0]) if len(groups[1]) == 1 else np.ravel(groups[1])
-        if values.size != 3:
-            return f"fractions should hold three numbers (N = 4, 8, 32), it holds {values.size}."
-        for N, f in zip((4, 8, 32), values):
-            message = diagnose_number(f"kept fraction for N = {N}", f, (N - 2) / N, rtol=0.08, mistakes=[
-                ((N - 1) / N, "about (N-1)/N: only the mean was removed; did you forget the x_hat term, or leave s out?"),
-                (1.0, "nothing was removed: is dx the batch-norm gradient?")])
-            if message:
-                return message
-        return None
+        values = groups[1][0] if len(groups[1]) == 1 else np.ravel(groups[1])
+        return check_kept(_one(groups[0]), 6, trials) or check_fractions(values)
     return cases, {}, judge
 
 

@@ -1,0 +1,134 @@
+"""The checks a student runs in the notebook are the grader's checks: for the right answer and
+for each typical mistake, a public check passes exactly when the grader gives the question's
+marks, and a public check never judges a student by their own earlier function. (fast: runs
+the masters' solution cells, the public test cells and the grader's judges in this process,
+without the sandbox)"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import jupytext
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+TOOLS = ROOT / "assignments" / "tools"
+sys.path.insert(0, str(TOOLS))
+import runner  # noqa: E402
+import specs  # noqa: E402
+
+
+def master(name):
+    """(setup and solution code cells, {question: [public test cells]}) of a master."""
+    nb = jupytext.read(ROOT / "assignments" / "masters" / f"{name}.py")
+    code, tests, question, in_tests = [], {}, None, False
+    for cell in nb.cells:
+        source = cell.source
+        if cell.cell_type == "raw":
+            if "# BEGIN QUESTION" in source:
+                question = next(line.split(":", 1)[1].strip() for line in source.splitlines()
+                                if line.startswith("name:"))
+            in_tests = "# BEGIN TESTS" in source or (in_tests and "# END TESTS" not in source)
+            continue
+        if cell.cell_type != "code":
+            continue
+        if in_tests:
+            assert "HIDDEN" not in source, f"{name} {question}: a hidden test runs nowhere; make it public"
+            tests.setdefault(question, []).append(source)
+        elif "check_step(" not in source:
+            code.append(source)
+    return code, tests
+
+
+def solved(name, edit=""):
+    code, tests = master(name)
+    ns = {"__name__": "__main__"}
+    for source in code + [edit]:
+        exec(compile(source, "<cell>", "exec"), ns)
+    return ns, tests
+
+
+def public_passes(ns, cells):
+    from lib.exercises import Mistake
+    try:
+        for source in cells:
+            exec(compile(source, "<test>", "exec"), dict(ns))
+    except Mistake as exc:
+        return False, str(exc)
+    return True, None
+
+
+def grader_message(name, question, ns, seed=1):
+    q = next(q for q in specs.ASSIGNMENTS[name] if q.name == question)
+    cases, arrays, judge = q.build(np.random.default_rng(seed))
+    inputs = {k: np.asarray(v) for k, v in arrays.items()}
+    groups = [runner.evaluate(case, ns, inputs) for case in cases]
+    return judge(groups)
+
+
+BACKWARD_EDITS = {
+    # question: {mistake: code replacing the student's function}
+    "q3_simplified": {
+        "ignores eps": ("_right = backward\n"
+                        "def backward(dy, x, gamma, eps=1e-5):\n    return _right(dy, x, gamma)\n"),
+        "unbiased variance": ("def backward(dy, x, gamma, eps=1e-5):\n"
+                              "    N = x.shape[0]; mu = x.mean(0); var = x.var(0, ddof=1)\n"
+                              "    inv = 1 / np.sqrt(var + eps); xh = (x - mu) * inv\n"
+                              "    dg = (dy * xh).sum(0); db = dy.sum(0)\n"
+                              "    return gamma * inv / N * (N * dy - db - xh * dg), dg, db\n"),
+    },
+    "q2_staged": {
+        "ignores eps": ("_right_staged = backward_staged\n"
+                        "def backward_staged(dy, x, gamma, eps=1e-5):\n"
+                        "    return _right_staged(dy, x, gamma)\n"),
+    },
+}
+
+
+@pytest.mark.parametrize("question,mistake", [(q, m) for q, ms in BACKWARD_EDITS.items() for m in ms])
+def test_bn_backward_public_checks_fail_where_the_grader_takes_marks(question, mistake):
+    ns, tests = solved("bn_backward", BACKWARD_EDITS[question][mistake])
+    passed, _ = public_passes(ns, tests[question])
+    message = grader_message("bn_backward", question, ns)
+    assert message is not None, "the grader should take the marks"
+    assert not passed, f"{mistake}: the public check passes, the grader says {message!r}"
+
+
+def test_every_public_check_passes_on_the_solutions_and_the_grader_agrees():
+    for name in ("bn_backward", "bn_gradient_scale"):
+        ns, tests = solved(name)
+        for question, cells in tests.items():
+            assert public_passes(ns, cells) == (True, None), (name, question)
+            assert grader_message(name, question, ns) is None, (name, question)
+
+
+def test_bn_gradient_scale_checks_use_references_from_lib_not_the_students_function():
+    # a wrong grad_norm with right ratios: q2 is right, q1 is wrong, in the notebook and the grader
+    ns, tests = solved("bn_gradient_scale", "def grad_norm(x, dy, a, eps=1e-5):\n    return 1.0\n")
+    assert public_passes(ns, tests["q2_scale"]) == (True, None)
+    assert grader_message("bn_gradient_scale", "q2_scale", ns) is None
+    passed, public = public_passes(ns, tests["q1_grad_norm"])
+    graded = grader_message("bn_gradient_scale", "q1_grad_norm", ns)
+    assert not passed and graded
+    # feedback says more than a number: what the right value is and how to get it
+    assert "batchnorm.backward" in graded and "times that" in graded, graded
+    # ratios computed from a constant grad_norm are wrong for both
+    ns, tests = solved("bn_gradient_scale", "def grad_norm(x, dy, a, eps=1e-5):\n    return 1.0\n"
+                                            "ratio_big = grad_norm(x0, dy0, 10.0) / grad_norm(x0, dy0, 1.0)\n")
+    assert public_passes(ns, tests["q2_scale"])[0] is False
+    assert "scale invariant" in grader_message("bn_gradient_scale", "q2_scale", ns)
+
+
+@pytest.mark.parametrize("edit,words", [
+    ("def grad_norm(x, dy, a, eps=1e-5):\n    return a * np.linalg.norm(batchnorm.backward(dy, "
+     "batchnorm.forward(a * x, gamma, beta, eps)[1])[0])\n", "chain rule"),
+    ("def grad_norm(x, dy, a, eps=1e-5):\n    return np.linalg.norm(batchnorm.backward(dy, "
+     "batchnorm.forward(a * x, gamma, beta, eps)[1])[0]) ** 2\n", "squared norm"),
+])
+def test_grad_norm_mistakes_are_named(edit, words):
+    ns, tests = solved("bn_gradient_scale", edit)
+    message = grader_message("bn_gradient_scale", "q1_grad_norm", ns)
+    assert message and words in message, message
+    assert public_passes(ns, tests["q1_grad_norm"])[0] is False
