@@ -132,3 +132,41 @@ def test_grad_norm_mistakes_are_named(edit, words):
     message = grader_message("bn_gradient_scale", "q1_grad_norm", ns)
     assert message and words in message, message
     assert public_passes(ns, tests["q1_grad_norm"])[0] is False
+
+
+STAGED_DX = "    dmu = -dxc.sum(axis=0)\n    dx = dxc + dmu / N\n"
+MISTAKES = {
+    # mistake: (question, code replacing the answer, words the feedback must hold)
+    "unbiased variance": ("q3_simplified", BACKWARD_EDITS["q3_simplified"]["unbiased variance"], "unbiased variance"),
+    "ignored eps": ("q3_simplified", BACKWARD_EDITS["q3_simplified"]["ignores eps"], "eps ignored"),
+    "ignored eps (staged)": ("q2_staged", BACKWARD_EDITS["q2_staged"]["ignores eps"], "eps ignored"),
+    "dropped gamma": ("q3_simplified", "_r = backward\ndef backward(dy, x, gamma, eps=1e-5):\n"
+                      "    dx, dg, db = _r(dy, x, gamma, eps)\n    return dx / gamma, dg, db\n", "forgotten gamma"),
+    "dropped mean path": ("q3_simplified", "def backward(dy, x, gamma, eps=1e-5):\n"
+                          "    N = x.shape[0]; mu = x.mean(0); var = x.var(0)\n"
+                          "    inv = 1 / np.sqrt(var + eps); xh = (x - mu) * inv\n"
+                          "    dg = (dy * xh).sum(0); db = dy.sum(0)\n"
+                          "    return gamma * inv / N * (N * dy - xh * dg), dg, db\n", "path through the mean"),
+    "swapped exponent": ("q3_simplified", "def backward(dy, x, gamma, eps=1e-5):\n"
+                         "    N = x.shape[0]; mu = x.mean(0); var = x.var(0)\n"
+                         "    inv = 1 / np.sqrt(var + eps); xh = (x - mu) * inv\n"
+                         "    dg = (dy * xh).sum(0); db = dy.sum(0)\n"
+                         "    return gamma * inv / N * (N * dy - db - xh * dg * (var + eps)), dg, db\n",
+                         "exponents swapped"),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_feedback_names_the_mistake_in_bn_backward(mistake):
+    question, edit, words = MISTAKES[mistake]
+    ns, tests = solved("bn_backward", edit)
+    message = grader_message("bn_backward", question, ns)
+    assert message and words in message, (mistake, message)
+    passed, public = public_passes(ns, tests[question])
+    assert not passed and words in public, (mistake, public)
+
+
+def test_feedback_names_swapped_exponents_in_bn_symbolic():
+    ns, _ = solved("bn_symbolic", "dxhat_dv = -sp.Rational(3, 2) * (x[0] - m) * (v + EPS) ** sp.Rational(-1, 2)\n")
+    message = grader_message("bn_symbolic", "q3_exponent", ns)
+    assert message and "exponents are swapped" in message, message
