@@ -103,12 +103,14 @@ def test_forged_results_and_killing_the_grader_earn_nothing(dist, tmp_path, hone
 
 def test_patched_checks_change_no_mark(dist, tmp_path, honest):
     """Patching lib's checks or numpy inside the sandbox does not reach the grader; a call of
-    the book's own lib.batchnorm.backward is the right answer computed, and earns q3 only."""
+    the book's own lib.batchnorm.backward earns nothing: the sandbox has the students' copy of
+    lib, which leaves the backward passes out (assignments/tools/studentlib.py)."""
     attack = notebook(dist, tmp_path, "patch.ipynb", [PATCH])
     reports, _ = grades(tmp_path, attack, honest)
     q = reports["patch.ipynb"]["questions"]
     assert q["q1_params"]["score"] == 0 and q["q2_staged"]["score"] == 0
-    assert q["q3_simplified"]["score"] == 4          # lib's own backward: see the instructors page
+    assert q["q3_simplified"]["score"] == 0, q
+    assert "not in this assignment's copy of lib" in q["q3_simplified"]["message"], q
     assert reports["honest.ipynb"]["score"] == 10
 
 

@@ -36,7 +36,7 @@ LIB = ROOT / "lib"
 BIN = Path(sys.executable).parent
 
 
-GRADING = ("grade.py", "sandbox.py", "runner.py", "specs.py", "gradescope.py")
+GRADING = ("grade.py", "sandbox.py", "runner.py", "specs.py", "gradescope.py", "studentlib.py")
 """The grader's files, which the autograder zip carries for Gradescope."""
 
 
@@ -122,6 +122,9 @@ def generate(name: str, out: Path) -> float:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"otter assign failed for {name}")
     shutil.rmtree(stage)
+    sys.path.insert(0, str(HERE))
+    import studentlib
+    studentlib.write(name, target / "student" / "lib")      # nothing in it answers a question
     # a stable name instead of otter's time-stamped one
     for zip_path in (target / "autograder").glob(f"{name}-autograder_*.zip"):
         zip_path.rename(target / "autograder" / f"{name}-autograder.zip")

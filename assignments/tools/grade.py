@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sandbox  # noqa: E402
 import specs  # noqa: E402
+import studentlib  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DIST = HERE.parent / "dist"
@@ -137,7 +138,8 @@ def grade(submission: Path, dist: Path = DIST, assignment: str | None = None, ce
     report["seed"] = seed
     with tempfile.TemporaryDirectory(prefix="bn-grade-") as tmp:
         judges = _job(Path(tmp), submission, questions, np.random.default_rng(seed))
-        frames, stop = sandbox.run(Path(tmp), timeout, cell_timeout, call_timeout)
+        lib = studentlib.parent_for(name, Path(sandbox.lib_parent()) / "lib")   # what students have
+        frames, stop = sandbox.run(Path(tmp), timeout, cell_timeout, call_timeout, lib)
     for q in questions:
         report["questions"][q.name] = _judge(q, judges[q.name], frames)
     notes = [f for f in frames if f["question"] == "_notes"]

@@ -58,10 +58,10 @@ def lib_parent() -> str:
     return str(Path(lib.__file__).resolve().parents[1])
 
 
-def _mounts() -> list[str]:
+def _mounts(lib: str) -> list[str]:
     """Read-only mounts: the system, the interpreter, the environment, lib and the runner."""
     paths = ["/usr", "/etc/alternatives", "/etc/ssl", sys.base_prefix, sys.prefix,
-             str(Path(lib_parent()) / "lib"), str(RUNNER.parent)]
+             str(Path(lib) / "lib"), str(RUNNER.parent)]
     args = []
     for path in dict.fromkeys(paths):
         if Path(path).exists():
@@ -108,12 +108,12 @@ def unreachable(path) -> str | None:
     return None
 
 
-def fallback_problem() -> str | None:
+def fallback_problem(lib: str) -> str | None:
     """Why user nobody could not run the grader's files, or None: the interpreter, the
     environment, lib and the runner must be reachable and readable by others."""
     if os.geteuid() != 0:
         return None
-    for path in (sys.executable, sys.prefix, sys.base_prefix, Path(lib_parent()) / "lib" / "__init__.py",
+    for path in (sys.executable, sys.prefix, sys.base_prefix, Path(lib) / "lib" / "__init__.py",
                  RUNNER):
         blocked = unreachable(path)
         if blocked:
@@ -123,44 +123,48 @@ def fallback_problem() -> str | None:
     return None
 
 
-def fallback(job: Path, cell_seconds: float, call_seconds: float) -> list[str]:
+def fallback(job: Path, cell_seconds: float, call_seconds: float, lib: str) -> list[str]:
     """Without bubblewrap: the same limits, as user nobody when the grader is root (the job
     folder is world-readable; the rest of the grader's files are not, and the network is not
     cut). The instructors page says what this does not protect."""
     drop = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
             if os.geteuid() == 0 and shutil.which("setpriv") else [])
     return ["env", "-i", "HOME=/tmp", "PATH=/usr/bin:/bin", "MPLBACKEND=Agg", "OMP_NUM_THREADS=1",
-            f"BN_LIB_PARENT={lib_parent()}",
+            f"BN_LIB_PARENT={lib}",
             f"BN_CELL_SECONDS={cell_seconds}", f"BN_CALL_SECONDS={call_seconds}", *drop,
             "prlimit", f"--as={MEMORY}", f"--nproc={PROCESSES}", "--core=0", "--fsize=0",
             "--", sys.executable, "-I", str(RUNNER), str(job)]
 
 
-def command(job: Path, cell_seconds: float, call_seconds: float) -> list[str]:
+def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None = None) -> list[str]:
+    lib = lib or lib_parent()
     if not bwrap_works():
-        return fallback(job, cell_seconds, call_seconds)
+        return fallback(job, cell_seconds, call_seconds, lib)
     return [bwrap(), "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-            "--die-with-parent", "--new-session", "--tmpfs", "/tmp", *_mounts(),   # /tmp first: a
+            "--die-with-parent", "--new-session", "--tmpfs", "/tmp", *_mounts(lib),   # /tmp first: a
             "--proc", "/proc", "--dev", "/dev", "--dir", "/home/student",            # mount under it stays
             "--ro-bind", str(job), "/job", "--chdir", "/home/student", "--clearenv",
             "--setenv", "HOME", "/home/student", "--setenv", "PATH", "/usr/bin:/bin",
-            "--setenv", "MPLBACKEND", "Agg", "--setenv", "BN_LIB_PARENT", lib_parent(),
+            "--setenv", "MPLBACKEND", "Agg", "--setenv", "BN_LIB_PARENT", lib,
             "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1",
             "--setenv", "BN_CELL_SECONDS", str(cell_seconds), "--setenv", "BN_CALL_SECONDS", str(call_seconds),
             "prlimit", f"--as={MEMORY}", f"--nproc={PROCESSES}", "--core=0", "--fsize=0",
             "--", sys.executable, "-I", str(RUNNER), "/job"]
 
 
-def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float = 30):
-    """Run the sandbox on ``job``; return (frames, note): the frames read, and why it stopped."""
+def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float = 30,
+        lib: str | None = None):
+    """Run the sandbox on ``job`` with the ``lib`` under the folder ``lib`` (default: the one this
+    grader imports); return (frames, note): the frames read, and why it stopped."""
+    lib = lib or lib_parent()
     if not bwrap_works():
-        problem = fallback_problem()
+        problem = fallback_problem(lib)
         if problem:
             return [], problem
     os.chmod(job, 0o755)
     for file in job.iterdir():
         os.chmod(file, 0o644)
-    proc = subprocess.Popen(command(job, cell_seconds, call_seconds), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(command(job, cell_seconds, call_seconds, lib), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     note = None
     _RUNNING.add(proc)
