@@ -114,7 +114,7 @@ def evaluate(case, ns, inputs):
         if not callable(target):
             raise TypeError(f"{name} should be a function")
         args = [np.array(inputs[k]) if isinstance(k, str) and k in inputs else k for k in case["args"]]
-        return as_arrays(limited(CALL_SECONDS, lambda: target(*args)), name)
+        return as_arrays(target(*args), name)
     if case["kind"] == "value":
         return as_arrays(target, name)
     return numeric(target, case["points"], name)
@@ -124,13 +124,21 @@ def answer(question, ns, inputs):
     """Every case of a question: (a list of arrays per case, None), or (None, the first error)."""
     groups = []
     for k, case in enumerate(question["cases"]):
-        try:
-            groups.append(evaluate(case, ns, inputs))
+        try:        # the call and every conversion of what it returns, under one time limit
+            groups.append(limited(CALL_SECONDS, evaluate, case, ns, inputs))
         except Overtime:
             return None, f"case {k + 1}: did not finish within {CALL_SECONDS:g} s"
         except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
-            return None, f"case {k + 1}: {type(exc).__name__}: {str(exc)[:300]}"
+            return None, f"case {k + 1}: {describe(exc)}"
     return groups, None
+
+
+def describe(exc, limit=300):
+    """``Type: message`` of an exception, under a time limit (its ``__str__`` is the student's)."""
+    try:
+        return limited(2, lambda: f"{type(exc).__name__}: {str(exc)[:limit]}")
+    except BaseException:  # noqa: BLE001
+        return "an exception whose message could not be shown"
 
 
 def send(out, question, round_, groups, error):
@@ -163,7 +171,7 @@ def run_cell(source, ns, index, notes):
     except Overtime:
         notes.append(f"cell {index} did not finish within {CELL_SECONDS:g} s and was stopped (an endless loop?)")
     except BaseException as exc:  # noqa: BLE001
-        notes.append(f"cell {index} raised {type(exc).__name__}: {str(exc)[:200]}")
+        notes.append(f"cell {index} raised {describe(exc, 200)}")
 
 
 def main(job):

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -168,19 +169,67 @@ def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     note = None
     _RUNNING.add(proc)
+    flooded = threading.Event()
+    out, err = [], []
+    readers = [threading.Thread(target=_read, args=(proc.stdout, MAX_OUTPUT, out, lambda: _flood(proc, flooded)),
+                                daemon=True),
+               threading.Thread(target=_read, args=(proc.stderr, MAX_ERRORS, err, None), daemon=True)]
+    for reader in readers:
+        reader.start()
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        _kill(proc)
+        proc.wait()
         note = f"the submission did not finish within {timeout:g} s and was stopped"
     finally:
         _RUNNING.discard(proc)
-    if note is None and proc.returncode not in (0, None):
+    for reader in readers:
+        reader.join(timeout=10)
+    if flooded.is_set():
+        note = (f"the submission wrote more than {MAX_OUTPUT // 2 ** 20} MiB of results and was stopped there; "
+                f"the answers checked before that keep their marks")
+    elif note is None and proc.returncode not in (0, None):
         note = f"the submission's process ended with status {proc.returncode}"
-        if b"bwrap:" in err:
-            note += f" ({err.decode(errors='replace').strip()[-300:]})"
-    return frames(out[:MAX_OUTPUT]), note
+        error = b"".join(err)
+        if b"bwrap:" in error:
+            note += f" ({error.decode(errors='replace').strip()[-300:]})"
+    return frames(b"".join(out)), note
+
+
+MAX_ERRORS = 64 * 2 ** 10          # bytes of the sandbox's error output kept (bwrap's messages)
+
+
+def _kill(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _flood(proc, flooded) -> None:
+    flooded.set()
+    _kill(proc)
+
+
+def _read(stream, cap: int, chunks: list, at_cap) -> None:
+    """Read ``stream`` into ``chunks`` while reading, never more than ``cap`` bytes: at the cap,
+    ``at_cap()`` (kill the sandbox), or with none, read on and drop the rest."""
+    size = 0
+    while True:
+        data = stream.read1(1 << 16)
+        if not data:
+            return
+        if size + len(data) > cap:
+            chunks.append(data[:cap - size])
+            size = cap
+            if at_cap is not None:
+                at_cap()
+                return
+            continue
+        if size < cap:
+            chunks.append(data)
+            size += len(data)
 
 
 def frames(data: bytes) -> list[dict]:
