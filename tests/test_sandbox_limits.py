@@ -74,3 +74,56 @@ def test_a_sympy_answer_that_never_converts_is_stopped(monkeypatch, kind):
     case = {"kind": kind, "name": "answer", "points": {"x_1": "1"}}
     groups, error = runner.answer({"cases": [case]}, {"answer": Never()}, {})
     assert groups is None and error, error
+
+
+FORKS = r'''
+import os, sys, time
+count = 0
+for _ in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        count += 1
+    except OSError:
+        break
+open(sys.argv[1], "w").write(str(count))
+'''
+
+HOGS = r'''
+import os, sys, time
+for k in range(3):
+    if os.fork() == 0:
+        block = b"x" * (300 * 2 ** 20)
+        time.sleep(2)
+        open(os.path.join(sys.argv[1], f"ok{k}"), "w").write("held")
+        os._exit(0)
+time.sleep(4)
+'''
+
+
+def _group_or_skip():
+    group = sandbox.Cgroup.make(2 ** 30, 8)
+    if group is None:
+        pytest.skip("no cgroup for the grader here: the per-process limits of prlimit apply")
+    group.close()
+
+
+def test_the_processes_of_a_sandbox_are_limited_whoever_grades(tmp_path, monkeypatch):
+    _group_or_skip()
+    monkeypatch.setattr(sandbox, "bwrap_works", lambda: True)
+    count = tmp_path / "count"
+    monkeypatch.setattr(sandbox, "command", lambda *args: [sys.executable, "-c", FORKS, str(count)])
+    sandbox.run(tmp_path, timeout=60)
+    assert int(count.read_text()) < sandbox.PROCESSES, count.read_text()
+
+
+def test_the_memory_of_a_sandbox_is_limited_for_all_its_processes_together(tmp_path, monkeypatch):
+    _group_or_skip()
+    monkeypatch.setattr(sandbox, "bwrap_works", lambda: True)
+    monkeypatch.setattr(sandbox, "MEMORY", 2 ** 29)
+    monkeypatch.setattr(sandbox, "command", lambda *args: [sys.executable, "-c", HOGS, str(tmp_path)])
+    _, note = sandbox.run(tmp_path, timeout=60)
+    held = [p.name for p in tmp_path.glob("ok*")]
+    assert len(held) < 3, held          # 3 x 300 MiB do not fit in 512 MiB together
+    assert note and "more than 0 GiB of memory" not in note and "memory" in note, note

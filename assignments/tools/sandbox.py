@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +154,90 @@ def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None
             "--", sys.executable, "-I", str(RUNNER), "/job"]
 
 
+CGROUPS = Path("/sys/fs/cgroup")
+
+
+class Cgroup:
+    """A control group of the sandbox's own, where the machine lets the grader make one: a
+    limit on its processes (pids) and on the memory of all of them together, whatever their
+    user. ``wrap(cmd)`` starts ``cmd`` inside it; ``close()`` kills what is left and removes it.
+    Where there is none (``Cgroup.make()`` returns None), the per-process limits of ``prlimit``
+    remain (see the instructors page)."""
+
+    def __init__(self, folders: list[Path]):
+        self.folders = folders
+
+    @classmethod
+    def make(cls, memory: int, processes: int):
+        if os.environ.get("BN_CGROUP") == "none":
+            return None
+        name = f"bn-sandbox-{os.getpid()}-{threading.get_ident()}-{os.urandom(4).hex()}"
+        made = []
+        try:
+            own = {line.split(":", 2)[1]: line.split(":", 2)[2].strip()
+                   for line in Path("/proc/self/cgroup").read_text().splitlines()}
+            if (CGROUPS / "pids" / "pids.max").exists() or (CGROUPS / "memory" / "memory.limit_in_bytes").exists():
+                for controller, limits in (("pids", {"pids.max": processes}),
+                                           ("memory", {"memory.limit_in_bytes": memory})):
+                    folder = CGROUPS / controller / own[controller].lstrip("/") / name
+                    folder.mkdir()
+                    made.append(folder)
+                    for file, value in limits.items():
+                        (folder / file).write_text(str(value))
+            else:                                   # cgroup v2: one folder, both limits
+                folder = CGROUPS / own[""].lstrip("/") / name
+                folder.mkdir()
+                made.append(folder)
+                (folder / "pids.max").write_text(str(processes))
+                (folder / "memory.max").write_text(str(memory))
+                (folder / "memory.swap.max").write_text("0")
+            return cls(made)
+        except (OSError, KeyError, IndexError):
+            cls(made).close()
+            return None
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        procs = [str(f / "cgroup.procs") for f in self.folders]
+        script = "".join(f'echo $$ > "${k + 1}" && ' for k in range(len(procs))) + f'shift {len(procs)} && exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *procs, *cmd]
+
+    def close(self) -> None:
+        for folder in self.folders:
+            for _ in range(50):
+                try:
+                    pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                time.sleep(0.02)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+    def oom_killed(self) -> bool:
+        for folder in self.folders:
+            for file, key in (("memory.oom_control", "oom_kill "), ("memory.events", "oom_kill ")):
+                try:
+                    for line in (folder / file).read_text().splitlines():
+                        if line.startswith(key) and int(line.split()[1]) > 0:
+                            return True
+                except (OSError, ValueError, IndexError):
+                    pass
+            try:
+                if int((folder / "memory.failcnt").read_text()) > 0:
+                    return True
+            except (OSError, ValueError):
+                pass
+        return False
+
+
 def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float = 30,
         lib: str | None = None):
     """Run the sandbox on ``job`` with the ``lib`` under the folder ``lib`` (default: the one this
@@ -165,8 +250,19 @@ def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float
     os.chmod(job, 0o755)
     for file in job.iterdir():
         os.chmod(file, 0o644)
-    proc = subprocess.Popen(command(job, cell_seconds, call_seconds, lib), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    group = Cgroup.make(MEMORY, PROCESSES)
+    cmd = command(job, cell_seconds, call_seconds, lib)
+    try:
+        proc = subprocess.Popen(group.wrap(cmd) if group else cmd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        return _supervise(proc, timeout, group)
+    finally:
+        if group:
+            group.close()
+
+
+def _supervise(proc, timeout, group):
+    """Read the sandbox's output (capped) until it ends or its time is up; (frames, note)."""
     note = None
     _RUNNING.add(proc)
     flooded = threading.Event()
@@ -184,11 +280,17 @@ def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float
         note = f"the submission did not finish within {timeout:g} s and was stopped"
     finally:
         _RUNNING.discard(proc)
+    oom = bool(group) and group.oom_killed()
+    if group:
+        group.close()          # what the submission left behind holds no pipe open
     for reader in readers:
         reader.join(timeout=10)
     if flooded.is_set():
         note = (f"the submission wrote more than {MAX_OUTPUT // 2 ** 20} MiB of results and was stopped there; "
                 f"the answers checked before that keep their marks")
+    elif note is None and oom:
+        note = (f"the submission used more than {MEMORY / 2 ** 30:g} GiB of memory (all its processes "
+                f"together) and was stopped; the answers checked before that keep their marks")
     elif note is None and proc.returncode not in (0, None):
         note = f"the submission's process ended with status {proc.returncode}"
         error = b"".join(err)
