@@ -170,3 +170,34 @@ def test_feedback_names_swapped_exponents_in_bn_symbolic():
     ns, _ = solved("bn_symbolic", "dxhat_dv = -sp.Rational(3, 2) * (x[0] - m) * (v + EPS) ** sp.Rational(-1, 2)\n")
     message = grader_message("bn_symbolic", "q3_exponent", ns)
     assert message and "exponents are swapped" in message, message
+
+
+SYMBOLIC = {
+    # answer cell: (question, words in the grader's message, or None for full marks)
+    "dvar_dx1 = 2 * (x[0] - mu) / N": ("q2_variance", None),
+    "dvar_dx1 = 2 * (x[0] - mu) / 3.0": ("q2_variance", "contains a float"),
+    # the float hidden from a check run inside the sandbox: atoms patched
+    "import sympy\nsympy.Basic.atoms = lambda self, *types: set()\ndvar_dx1 = 0.6666666666666666 * (x[0] - mu)":
+        ("q2_variance", "contains a float"),
+    "dvar_dx1 = 2 * (x[0] - mu) / (N - 1)": ("q2_variance", "unbiased variance"),
+    "dmu_dx1 = sp.Symbol('z')": ("q1_mean", "symbol the question does not use"),
+    "dmu_dx1 = 'not an expression ('": ("q1_mean", "should be a sympy expression"),
+}
+
+
+@pytest.mark.parametrize("cell", SYMBOLIC)
+def test_a_symbolic_answer_is_read_and_judged_outside_the_sandbox(cell):
+    question, words = SYMBOLIC[cell]
+    ns, _ = solved("bn_symbolic", cell)
+    try:
+        message = grader_message("bn_symbolic", question, ns)
+    except TypeError as exc:              # what the sandbox reports as the case's error
+        message = str(exc)
+    finally:
+        import sympy
+        sympy.Basic.atoms = ORIGINAL_ATOMS
+    assert (message is None) if words is None else (message and words in message), message
+
+
+import sympy  # noqa: E402
+ORIGINAL_ATOMS = sympy.Basic.atoms
