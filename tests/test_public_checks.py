@@ -201,3 +201,56 @@ def test_a_symbolic_answer_is_read_and_judged_outside_the_sandbox(cell):
 
 import sympy  # noqa: E402
 ORIGINAL_ATOMS = sympy.Basic.atoms
+
+
+def test_the_simulated_values_the_public_checks_hold_are_the_graders():
+    from lib.assignment_checks import SIMULATED
+    for (N, trials, seed), values in SIMULATED.items():
+        assert values == tuple(specs.simulate_kept(N, trials, seed, order) for order in (0, 1))
+
+
+MACHINE = {
+    # edit: (assignment, question, words in the grader's message)
+    "theory typed in": ("bn_gradient_scale",
+                        "def kept_fraction(N, trials=2000, seed=0):\n    return (N - 2) / N\n"
+                        "fractions = [kept_fraction(N) for N in (4, 8, 32)]\n", "q3_batch_size", "not the simulation"),
+}
+
+
+@pytest.mark.parametrize("kind", MACHINE)
+def test_machine_work_earns_nothing_and_the_public_check_says_so(kind):
+    name, edit, question, words = MACHINE[kind]
+    ns, tests = solved(name, edit)
+    message = grader_message(name, question, ns)
+    assert message and words in message, message
+    passed, public = public_passes(ns, tests[question])
+    assert not passed and words in public, public
+
+
+SYMPY_DIFF = {
+    "dmu_dx1 = sp.diff(mu, x[0])": "q1_mean",
+    "d = sp.diff\ndvar_dx1 = d(var, x[0])": "q2_variance",
+    "from sympy import diff as D\ndxhat_dv = D((x[0] - m) / sp.sqrt(v + EPS), v)": "q3_exponent",
+    "def chain():\n    return x_hat.jacobian(x).T * g\nhelper = chain()\ndx_formula = helper": "q4_formula",
+    "dx_formula = getattr(x_hat, 'jaco' + 'bian')(x).T * g": "q4_formula",
+}
+
+
+@pytest.mark.parametrize("cell", SYMPY_DIFF)
+def test_an_answer_computed_by_sympys_differentiation_is_seen_in_the_code(cell, tmp_path):
+    sys.path.insert(0, str(TOOLS))
+    import derivation
+    import nbformat
+    question = SYMPY_DIFF[cell]
+    variable = {q.name: q.derived for q in specs.BN_SYMBOLIC}[question]
+    code, _ = master("bn_symbolic")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code + [cell]])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    assert derivation.computed(path, variable), cell
+    honest = tmp_path / "honest.ipynb"          # every code cell of the master, its check_step included
+    every = [c.source for c in jupytext.read(ROOT / "assignments" / "masters" / "bn_symbolic.py").cells
+             if c.cell_type == "code"]
+    assert any("check_step(" in c and "jacobian" in c for c in every)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in every]), honest)
+    assert derivation.computed(honest, variable) is None      # a check_step with sp.diff is fine

@@ -154,7 +154,7 @@ fractions = [kept_fraction(N) for N in (4, 8, 32)]  # SOLUTION
 require(check_fractions(fractions))
 
 # %%
-require(check_kept(kept_fraction(6, 1500, 3), 6, 1500))
+require(check_kept(kept_fraction(6, 1500, 3), 6, 1500, 3))
 
 # %% [raw]
 # # END TESTS

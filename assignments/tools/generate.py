@@ -36,7 +36,7 @@ LIB = ROOT / "lib"
 BIN = Path(sys.executable).parent
 
 
-GRADING = ("grade.py", "sandbox.py", "runner.py", "specs.py", "gradescope.py", "studentlib.py", "sreprs.py")
+GRADING = ("grade.py", "sandbox.py", "runner.py", "specs.py", "gradescope.py", "studentlib.py", "sreprs.py", "derivation.py")
 """The grader's files, which the autograder zip carries for Gradescope."""
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import derivation  # noqa: E402
 import sandbox  # noqa: E402
 import specs  # noqa: E402
 import studentlib  # noqa: E402
@@ -100,7 +101,7 @@ def _job(folder: Path, submission: Path, questions, rng):
     return judges
 
 
-def _judge(question, judge, frames) -> dict:
+def _judge(question, judge, frames, submission=None) -> dict:
     """Marks for one question from the last report of it the sandbox made."""
     mine = [f for f in frames if f["question"] == question.name]
     entry = {"score": 0.0, "possible": float(question.points)}
@@ -110,7 +111,19 @@ def _judge(question, judge, frames) -> dict:
     last = mine[-1]
     if last["error"] is not None:
         entry["message"] = hint(clean(last["error"]))
+        if question.overtime and "did not finish" in last["error"]:
+            entry["message"] += f": {question.overtime}"
         return entry
+    if question.derived and submission is not None:
+        try:
+            machine = derivation.computed(submission, question.derived)
+        except (OSError, ValueError, RecursionError):
+            machine = None
+        if machine:
+            entry["message"] = (f"{question.derived} is computed with {machine}: the question asks you to "
+                                f"derive it and write the result as a formula (check it with sp.diff "
+                                f"in a separate line, not in the answer)")
+            return entry
     try:
         message = judge(last["groups"])
     except (ValueError, TypeError, IndexError) as exc:
@@ -142,7 +155,7 @@ def grade(submission: Path, dist: Path = DIST, assignment: str | None = None, ce
         lib = studentlib.parent_for(name, Path(sandbox.lib_parent()) / "lib")   # what students have
         frames, stop = sandbox.run(Path(tmp), timeout, cell_timeout, call_timeout, lib)
     for q in questions:
-        report["questions"][q.name] = _judge(q, judges[q.name], frames)
+        report["questions"][q.name] = _judge(q, judges[q.name], frames, submission)
     notes = [f for f in frames if f["question"] == "_notes"]
     if notes:
         try:

@@ -31,6 +31,8 @@ class Question:
     name: str
     points: float
     build: Callable          # rng -> (cases, inputs, judge)
+    overtime: str = ""       # what a call that does not finish in time usually means here
+    derived: str = ""        # the variable whose value must be derived, not computed by sympy
 
 
 def _call(name, *args):
@@ -62,10 +64,19 @@ def _params(rng):
     return cases, inputs, judge
 
 
+BIG = (100_000, 2)
+"""A batch on which the analytic O(ND) backward pass takes milliseconds, and any numerical
+differentiation of the forward pass (at least N forward passes of O(ND) each) minutes."""
+
+NUMERIC = (f"the grader also checks a batch of {BIG[0]} x {BIG[1]}, where an analytic backward pass "
+           f"takes milliseconds; one that differentiates the forward pass numerically, or loops "
+           f"over the batch with more than O(ND) work, does not finish")
+
+
 def _backward(function, epsilons):
     def build(rng):
         cases, inputs, problems = [], {}, []
-        for k, ((N, D), eps) in enumerate(zip(_shapes(rng), epsilons)):
+        for k, ((N, D), eps) in enumerate(zip(_shapes(rng) + [BIG], epsilons + (1e-5,))):
             x, gamma, _, dy = problem(N, D, seed=int(rng.integers(2 ** 31)))
             inputs.update({f"dy{k}": dy, f"x{k}": x, f"g{k}": gamma})
             cases.append(_call(function, f"dy{k}", f"x{k}", f"g{k}", eps))
@@ -82,8 +93,8 @@ def _backward(function, epsilons):
 
 
 BN_BACKWARD = [Question("q1_params", 2, _params),
-               Question("q2_staged", 4, _backward("backward_staged", (1e-5, 1e-5, 1e-3))),
-               Question("q3_simplified", 4, _backward("backward", (1e-5, 1e-5, 1e-3)))]
+               Question("q2_staged", 4, _backward("backward_staged", (1e-5, 1e-5, 1e-3)), overtime=NUMERIC),
+               Question("q3_simplified", 4, _backward("backward", (1e-5, 1e-5, 1e-3)), overtime=NUMERIC)]
 
 
 # ---------------------------------------------------------------- bn_gradient_scale
@@ -121,13 +132,28 @@ def _one(group):
     return group[0] if len(group) == 1 and np.size(group[0]) == 1 else "not one number"
 
 
+def simulate_kept(N, trials, seed, order=0):
+    """The kept fraction as the question asks it to be simulated: in each trial x, then dy
+    (``order=1``: dy, then x), drawn from ``np.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    total, one, zero = 0.0, np.ones(1), np.zeros(1)
+    for _ in range(trials):
+        a, b = rng.normal(size=(N, 1)), rng.normal(size=(N, 1))
+        x, dy = (a, b) if order == 0 else (b, a)
+        _, cache = batchnorm.forward(x, one, zero, 1e-12)
+        dx = batchnorm.backward(dy, cache)[0]
+        total += (np.sum(dx ** 2) / cache.inv_std[0] ** 2) / np.sum(dy ** 2)
+    return total / trials
+
+
 def _kept(rng):
     seed, trials = int(rng.integers(2 ** 31)), 1500
     cases = [_call("kept_fraction", 6, trials, seed), {"kind": "value", "name": "fractions"}]
 
     def judge(groups):
         values = groups[1][0] if len(groups[1]) == 1 else np.ravel(groups[1])
-        return check_kept(_one(groups[0]), 6, trials) or check_fractions(values)
+        simulated = [simulate_kept(6, trials, seed, order) for order in (0, 1)]
+        return check_kept(_one(groups[0]), 6, trials, seed, simulated) or check_fractions(values)
     return cases, {}, judge
 
 
@@ -251,10 +277,11 @@ def _q_formula_mistakes():
 
 BN_SYMBOLIC = [
     Question("q1_mean", 1, _symbolic("dmu_dx1", _q_mean,
-                                     lambda: [(1, "mu is an average: each x_i enters it with weight 1/N.")])),
-    Question("q2_variance", 2, _symbolic("dvar_dx1", _q_variance, _q_variance_mistakes)),
-    Question("q3_exponent", 2, _symbolic("dxhat_dv", _q_exponent, _q_exponent_mistakes)),
-    Question("q4_formula", 3, _symbolic("dx_formula", _q_formula, _q_formula_mistakes)),
+                                     lambda: [(1, "mu is an average: each x_i enters it with weight 1/N.")]),
+             derived="dmu_dx1"),
+    Question("q2_variance", 2, _symbolic("dvar_dx1", _q_variance, _q_variance_mistakes), derived="dvar_dx1"),
+    Question("q3_exponent", 2, _symbolic("dxhat_dv", _q_exponent, _q_exponent_mistakes), derived="dxhat_dv"),
+    Question("q4_formula", 3, _symbolic("dx_formula", _q_formula, _q_formula_mistakes), derived="dx_formula"),
 ]
 
 ASSIGNMENTS = {"bn_backward": BN_BACKWARD, "bn_gradient_scale": BN_GRADIENT_SCALE, "bn_symbolic": BN_SYMBOLIC}
