@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,7 @@ def write(name: str, lib_dir: Path) -> None:
 
 
 _BUILT: dict[str, str] = {}
+_BUILDING = threading.Lock()
 
 
 def parent_for(name: str, full_lib: Path) -> str:
@@ -146,6 +148,11 @@ def parent_for(name: str, full_lib: Path) -> str:
     ``full_lib`` (the lib this grader imports), readable by the sandbox's user."""
     if name not in LEFT_OUT:
         return str(Path(full_lib).parent)
+    with _BUILDING:
+        return _build(name, full_lib)
+
+
+def _build(name: str, full_lib: Path) -> str:
     if name not in _BUILT:
         folder = Path(tempfile.mkdtemp(prefix=f"bn-lib-{name}-"))
         atexit.register(shutil.rmtree, folder, True)
