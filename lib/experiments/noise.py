@@ -121,7 +121,7 @@ def batch_noise(N, *, n_batches=200, D=4, seed=0):
     ``outputs``
         (n_batches, D): the normalized x_hat_0 in each batch (forward noise);
     ``reference``
-        (D,): the gradient with the statistics of a batch of 200 000 (the
+        (D,): the gradient with the statistics of a batch of 100 001 (x_0 and 100 000 others; the
         N -> infinity limit);
     ``spread``
         root-mean-square distance of ``grads`` from their mean, relative to
