@@ -350,8 +350,8 @@ def lr_claims(d, level=0.9):
     fine = lrs[:-1] >= min(rates["plain"].min(), rates["bn"].min())
     numbers = {"level": level, "top": float(lrs[top]),
                "lr_grid_step": float(np.max((lrs[1:] / lrs[:-1])[fine])),
-               "bn_rate_min": rates["bn"].min(), "bn_rate_max": rates["bn"].max(),
-               "plain_rate_min": rates["plain"].min(), "plain_rate_max": rates["plain"].max(),
+               **{f"{n}_rate_{f.__name__}": float(f(rates[n])) for n in ("bn", "plain")
+                  for f in (np.min, np.max)},
                "factor": float(10 ** np.mean(np.log10(rates["bn"] / rates["plain"]))),
                "factor_min": float((rates["bn"] / rates["plain"]).min()),
                "factor_max": float((rates["bn"] / rates["plain"]).max())}
