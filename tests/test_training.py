@@ -12,6 +12,7 @@ import pytest
 from lib import batchnorm as bn
 from lib import claims
 from lib import training as T
+from lib.experiments import train_claims as tc
 from lib.experiments import training as tx
 from lib.gradcheck import numerical_gradient, rel_error
 
@@ -144,12 +145,12 @@ def test_a_diverged_run_is_a_result_in_the_sweep():
 # ---------------------------------------------------------------- every claim, smallest configuration
 
 SMALLEST = {
-    "lr": (lambda: tx.lr_sweep((0.1, 0.3, 3.0, 10.0), steps=150, seeds=(0, 1, 2)), tx.lr_claims),
-    "depth": (lambda: tx.gradient_norms(depth=6, steps=100, every=25, seeds=(0, 1, 2)), tx.depth_claims),
-    "noisy": (lambda: tx.noisy_bn(steps=150, seeds=(0, 1, 2)), tx.noisy_claims),
-    "ics": (lambda: tx.covariate_shift(depth=4, steps=100, every=25, seeds=(0, 1, 2)), tx.ics_claims),
+    "lr": (lambda: tx.lr_sweep((0.1, 0.3, 3.0, 10.0), steps=150, seeds=(0, 1, 2)), tc.lr_claims),
+    "depth": (lambda: tx.gradient_norms(depth=6, steps=100, every=25, seeds=(0, 1, 2)), tc.depth_claims),
+    "noisy": (lambda: tx.noisy_bn(steps=150, seeds=(0, 1, 2)), tc.noisy_claims),
+    "ics": (lambda: tx.covariate_shift(depth=4, steps=100, every=25, seeds=(0, 1, 2)), tc.ics_claims),
     "landscape": (lambda: tx.landscape(depth=4, steps=100, every=50, seeds=(0, 1, 2)),
-                  tx.landscape_claims),
+                  tc.landscape_claims),
 }
 
 
@@ -167,12 +168,12 @@ def test_claims_see_a_reversed_result():
     """A claim says it does not hold when the result goes the other way."""
     d = tx.lr_sweep((0.1, 0.3, 3.0, 10.0), steps=150, seeds=(0, 1, 2))
     swapped = {**d, "bn": d["plain"], "plain": d["bn"]}
-    found, _ = tx.lr_claims(swapped)
+    found, _ = tc.lr_claims(swapped)
     assert not found["factor"].holds and not found["gap"].holds
     with pytest.raises(claims.ClaimError, match="train-lr-factor"):
         found["factor"].check()
     s = tx.covariate_shift(depth=4, steps=100, every=25, seeds=(0, 1, 2))
-    found, _ = tx.ics_claims({**s, "bn": s["plain"], "plain": s["bn"]})
+    found, _ = tc.ics_claims({**s, "bn": s["plain"], "plain": s["bn"]})
     assert not any(c.holds for c in found.values())
 
 
