@@ -112,6 +112,6 @@ def test_a_reversed_claim_fails_a_warm_build_and_is_named(warm_copy):
     finally:
         page.write_text(text)
     assert code != 0
-    assert _executed(log) == ["09_training"]
+    assert set(_executed(log)) == {"09_training"}              # the other chapters come from the cache
     tail = log[log.index("chapter(s) failed to execute"):]
     assert "chapters/09_training: ClaimError: claim 'train-lr-factor' (chapter 9) does not hold" in tail
