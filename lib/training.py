@@ -69,21 +69,28 @@ class Linear:
 
 @dataclass
 class Noise:
-    """Time-varying noise after a batch-norm layer (Santurkar et al. 2018, section 2).
+    """Noisy batch norm (Santurkar et al. 2018, section 2): i.i.d. noise on every activation.
 
-    At every training step each unit j gets a fresh random scale
-    ``a_j ~ U(1/spread, spread)`` and shift ``c_j ~ U(-shift, shift)``, and its
-    activations become ``a_j y + c_j``: the mean and the variance of what the
-    next layer sees change at every step, a deliberate covariate shift.
+    At every training step each unit j draws the mean and the spread of its noise afresh:
+    a scale mean ``r_j ~ U(1/spread, spread)`` with spread ``q_j ~ U(0, r_j/2)``, and a
+    shift mean ``m_j ~ U(-shift, shift)`` with spread ``v_j ~ U(0, shift)``. Each activation
+    of each example then gets its own draws, ``a_ij ~ U(r_j - q_j, r_j + q_j)`` and
+    ``c_ij ~ U(m_j - v_j, m_j + v_j)``, and becomes ``a_ij y_ij + c_ij``: the mean and the
+    variance of what the next layer sees change at every step, a deliberate covariate shift.
     """
 
     shift: float = 1.0
     spread: float = 2.0
     rng: np.random.Generator = None
 
-    def draw(self, width):
-        lo = 1.0 / self.spread
-        return self.rng.uniform(lo, self.spread, width), self.rng.uniform(-self.shift, self.shift, width)
+    def draw(self, shape):
+        """``(a, c)``, each of ``shape`` (examples, units): this step's scale and shift."""
+        width = shape[1]
+        r = self.rng.uniform(1.0 / self.spread, self.spread, width)
+        q = self.rng.uniform(0.0, 0.5, width) * r
+        m = self.rng.uniform(-self.shift, self.shift, width)
+        v = self.rng.uniform(0.0, self.shift, width)
+        return self.rng.uniform(r - q, r + q, shape), self.rng.uniform(m - v, m + v, shape)
 
 
 class BatchNorm:
@@ -100,7 +107,7 @@ class BatchNorm:
         y, self._cache = bn.forward(z, self.params["gamma"], self.params["beta"])
         self._scale = None
         if self.noise is not None and self.noisy:
-            self._scale, shift = self.noise.draw(z.shape[1])
+            self._scale, shift = self.noise.draw(z.shape)
             y = y * self._scale + shift
         return y
 

@@ -597,3 +597,49 @@ def test_no_formula_or_table_is_cut_off_on_a_phone(visit, path):
     assert not bad, f"{path} at 390 px:\n" + "\n".join(bad[:10])
     if path.startswith("chapters/"):
         assert counted > 0, "no formula measured: the selectors no longer match the page"
+
+
+# Header cells of the page's tables that are not fully visible: beyond the right edge of their
+# nearest clipping box (a scroll wrapper, the article) or of the window.
+HIDDEN_COLUMNS = r"""() => {
+    const clip = el => {
+        for (let p = el.parentElement; p; p = p.parentElement) {
+            const o = getComputedStyle(p).overflowX;
+            if (o !== 'visible' || p.tagName === 'ARTICLE') return p.getBoundingClientRect();
+        }
+        return document.documentElement.getBoundingClientRect();
+    };
+    return [...document.querySelectorAll('article table')].flatMap(t => {
+        const box = clip(t);
+        return [...t.querySelectorAll('thead th')].filter(th => {
+            const r = th.getBoundingClientRect();
+            return r.right > Math.min(box.right, innerWidth) + 1 || r.left < box.left - 1 || r.width < 24;
+        }).map(th => th.textContent.trim());
+    });
+}"""
+
+
+def test_the_verification_page_shows_every_column_no_code_and_numbered_equations(visit):
+    """How this book is checked: at 1280 px every column of both tables is in view; no code
+    cell is shown; equations are their numbers, linked; no cell is a bare "-"; the claims of
+    chapters 8 and 9 are listed; at 390 px the page itself does not widen."""
+    v = visit("verification.html")
+    v.open()
+    page = every_section_shown(v.page)
+    assert page.evaluate(HIDDEN_COLUMNS) == []
+    assert page.locator("article table").count() >= 2
+    assert page.locator("article .cell_input").count() == 0
+    cells = [c.strip() for c in page.locator("article table td").all_inner_texts()]
+    assert "-" not in cells and not [c for c in cells if c.startswith("eq-")]
+    numbers = page.locator("article table td a").all_inner_texts()
+    assert "(2.1)" in numbers
+    claims = page.locator("article table").nth(1).locator("tbody tr").all_inner_texts()
+    assert any(r.startswith("8") for r in claims) and any(r.startswith("9") for r in claims)
+    assert all("holds" in r for r in claims)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "verification-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "verification-390.png"), full_page=True)
+    assert not v.problems and not v.foreign

@@ -59,3 +59,15 @@ def test_the_printed_left_side_is_the_computed_one():
     assert gr.trace_sq_step(sizes=[2]).latex().startswith(r"\operatorname{tr}\left(P^{T} P \right)")
     with pytest.raises(StepError):                     # tr P is not N - 2 + delta^2
         gr.trace_step(gr.trace_sq_formula(), sizes=[2])
+
+
+def test_example_step_is_checked_at_every_stated_size_and_audited():
+    from lib.steps import audit, layouts
+
+    step = gr.example_step(shapes=((2, 1), (3, 2)))
+    assert step.sizes == "(N, D) = (2, 1), (3, 2); M = N"
+    with pytest.raises(StepError):                     # wrong at N = 3 only (M fixed at 2), not the last
+        gr.example_step(layouts.general_formula().subs(layouts.M, 2), shapes=((3, 1), (2, 1)))
+    assert (8, gr) in audit.CHAPTERS                       # so audit.book_steps() lists it, chapter 8
+    assert any(s.function.endswith("gradient.example_step") for s in gr.all_steps())
+    assert audit.shown_as(step) == ["eq-grad-example"]

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from lib import batchnorm as bn
+from lib import claims
 from lib import training as T
+from lib.experiments import train_claims as tc
 from lib.experiments import training as tx
 from lib.gradcheck import numerical_gradient, rel_error
 
@@ -77,8 +79,9 @@ def test_noise_changes_at_every_step_and_is_in_the_backward_pass(data):
     np.testing.assert_array_equal(T.forward(net, x, noisy=False), T.forward(net, x, noisy=False))
     # with the noise frozen, the layer's gradient is the gradient of the noisy function
     layer = net[1]
-    scale, shift = layer.noise.draw(6)
-    layer.noise.draw = lambda width: (scale, shift)
+    scale, shift = layer.noise.draw((16, 6))
+    assert np.ptp(scale, axis=0).min() > 0 and np.ptp(shift, axis=0).min() > 0   # per example
+    layer.noise.draw = lambda shape: (scale, shift)
     z = np.random.default_rng(3).normal(size=(16, 6))
     g = np.random.default_rng(4).normal(size=(16, 6))
     layer.forward(z)
@@ -142,32 +145,36 @@ def test_a_diverged_run_is_a_result_in_the_sweep():
 # ---------------------------------------------------------------- every claim, smallest configuration
 
 SMALLEST = {
-    "lr": (lambda: tx.lr_sweep((0.1, 3.0, 10.0), steps=150, seeds=(0,)), tx.lr_claims),
-    "depth": (lambda: tx.gradient_norms(depth=6, steps=100, every=25), tx.depth_claims),
-    "noisy": (lambda: tx.noisy_bn(steps=150, seeds=(0, 1)), tx.noisy_claims),
-    "ics": (lambda: tx.covariate_shift(depth=4, steps=100, every=25, seeds=(0,)), tx.ics_claims),
-    "landscape": (lambda: tx.landscape(depth=4, steps=100, every=25, seeds=(0,)),
-                  tx.landscape_claims),
+    "lr": (lambda: tx.lr_sweep((0.1, 0.3, 3.0, 10.0), steps=150, seeds=(0, 1, 2)), tc.lr_claims),
+    "depth": (lambda: tx.gradient_norms(depth=6, steps=100, every=25, seeds=(0, 1, 2)), tc.depth_claims),
+    "noisy": (lambda: tx.noisy_bn(steps=150, seeds=(0, 1, 2)), tc.noisy_claims),
+    "ics": (lambda: tx.covariate_shift(depth=4, steps=100, every=25, seeds=(0, 1, 2)), tc.ics_claims),
+    "landscape": (lambda: tx.landscape(depth=4, steps=100, every=50, seeds=(0, 1, 2)),
+                  tc.landscape_claims),
 }
 
 
 @pytest.mark.parametrize("name", SMALLEST)
-def test_every_claim_of_the_chapter_holds_at_the_smallest_configuration(name):
-    run, claims = SMALLEST[name]
-    holds = claims(run())["holds"]
-    assert holds and all(holds.values()), holds
+def test_every_claim_is_a_claim_object_over_the_seeds(name):
+    """Each claim function returns lib.claims.Claim objects, one value per seed, with a bound."""
+    run, make = SMALLEST[name]
+    found, numbers = make(run())
+    assert found and all(isinstance(c, claims.Claim) and len(c.values) == 3 for c in found.values())
+    assert all(c.chapter == 9 and c.key.startswith("train-") for c in found.values())
+    assert all(np.isfinite(v) for v in numbers.values())
 
 
 def test_claims_see_a_reversed_result():
-    """A claim function says False when the result goes the other way."""
-    d = tx.lr_sweep((0.1, 3.0, 10.0), steps=150, seeds=(0,))
+    """A claim says it does not hold when the result goes the other way."""
+    d = tx.lr_sweep((0.1, 0.3, 3.0, 10.0), steps=150, seeds=(0, 1, 2))
     swapped = {**d, "bn": d["plain"], "plain": d["bn"]}
-    holds = tx.lr_claims(swapped)["holds"]
-    assert not (holds["larger rates with BN"] or holds["plain fails where BN trains"])
-    n = tx.noisy_bn(steps=150, seeds=(0, 1))
-    worse = {**n, "noisy BN": {**n["noisy BN"], "mean": n["no BN"]["mean"] - 0.01,
-                               "curve": n["standard BN"]["curve"] * 0.5}}
-    assert not any(tx.noisy_claims(worse)["holds"].values())
+    found, _ = tc.lr_claims(swapped)
+    assert not found["factor"].holds and not found["gap"].holds
+    with pytest.raises(claims.ClaimError, match="train-lr-factor"):
+        found["factor"].check()
+    s = tx.covariate_shift(depth=4, steps=100, every=25, seeds=(0, 1, 2))
+    found, _ = tc.ics_claims({**s, "bn": s["plain"], "plain": s["bn"]})
+    assert not any(c.holds for c in found.values())
 
 
 def test_experiment_results_are_reproducible_and_read_only():

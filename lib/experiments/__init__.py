@@ -52,9 +52,9 @@ Conventions are the book's: one column ``x`` in R^N, ``mu`` its mean,
 ``x_hat = (x - mu)/s``, and ``g = dJ/dx_hat`` the upstream gradient.
 """
 
-from lib.experiments.depth import (RELU_RATE_LIMIT, depth_profile, depth_rates, heuristic_factors,
-                                   yang_linear_rate)
-from lib.experiments.noise import BATCH_NOISE_GRID, batch_noise
+from lib.experiments.depth import (RELU_RATE_LIMIT, depth_claims, depth_profile, depth_rates,
+                                   heuristic_factors, yang_linear_rate)
+from lib.experiments.noise import BATCH_NOISE_GRID, batch_noise, noise_claims
 from lib.experiments.projection import (backward_matrix, degenerate_batch, gradient_properties,
                                         projection_energy, projection_properties, santurkar_check)
 from lib.experiments.scale import (SCALE_GRID, scale_response, train_scale_invariant,
@@ -65,6 +65,12 @@ __all__ = [
     "table", "Table", "backward_matrix", "projection_properties", "gradient_properties",
     "projection_energy", "degenerate_batch", "santurkar_check",
     "scale_response", "weight_scale_check", "train_scale_invariant",
-    "training_summary", "batch_noise", "depth_profile", "depth_rates",
+    "training_summary", "batch_noise", "noise_claims", "depth_profile", "depth_rates", "depth_claims",
+    "chapter_claims",
     "yang_linear_rate", "heuristic_factors", "RELU_RATE_LIMIT", "BATCH_NOISE_GRID", "SCALE_GRID",
 ]
+
+
+def chapter_claims():
+    """Every measured claim chapter 8 checks, as the page makes them."""
+    return [*noise_claims()[0].values(), *depth_claims(depth_rates([4, 5, 6, 8, 16, 32], depth=40))[0].values()]

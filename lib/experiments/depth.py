@@ -178,26 +178,57 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
             "explanation": explanation}
 
 
-def depth_rates(batch_sizes, *, depth=40, activation="linear", width=128, seeds=(0, 1, 2)):
+def depth_rates(batch_sizes, *, depth=40, activation="linear", width=128, seeds=(0, 1, 2, 3, 4)):
     """Simulated per-layer growth rates with batch norm, for several batch sizes.
 
     For each B, the rate of :func:`depth_profile` averaged (geometric mean)
-    over ``seeds``, with its standard error across seeds.
+    over ``seeds`` (one network each), with its standard error across seeds.
 
     Returns
     -------
-    dict with ``B``, ``simulated``, ``stderr`` and ``theory``
-    ((B - 2)/(B - 3) for linear, nan for ReLU).
+    dict with ``B``, ``simulated``, ``stderr``, ``theory``
+    ((B - 2)/(B - 3) for linear, nan for ReLU), ``seeds`` and ``per_seed``
+    (B x seeds: each network's rate).
     """
     Bs = [int_arg("batch_sizes[k]", b, 4) for b in batch_sizes]
-    sims, errs = [], []
+    sims, errs, per_seed = [], [], []
     for B in Bs:
         logs = [math.log(_fit_rate(_depth_run(depth, B, activation, True, width, s))) for s in seeds]
+        per_seed.append(np.exp(logs))
         sims.append(math.exp(np.mean(logs)))
         errs.append(sims[-1] * np.std(logs, ddof=1) / math.sqrt(len(logs)) if len(logs) > 1 else math.nan)
     theory = [yang_linear_rate(B) if activation == "linear" else math.nan for B in Bs]
     return {"B": np.array(Bs), "simulated": np.array(sims), "stderr": np.array(errs),
-            "theory": np.array(theory), "activation": activation, "depth": depth, "width": width}
+            "theory": np.array(theory), "activation": activation, "depth": depth, "width": width,
+            "seeds": tuple(seeds), "per_seed": np.array(per_seed)}
+
+
+def depth_claims(rates, smallest=6, within=0.05):
+    """Chapter 8's claims about :func:`depth_rates` (linear): for B >= ``smallest``, the
+    simulated rate is within ``within`` of (B - 2)/(B - 3), and its excess over 1 falls
+    short of the theory's. Per seed, the mean over those B.
+
+    Returns ``(claims, numbers)``: a dict of :class:`lib.claims.Claim` and the
+    glued numbers (``shortfall``: by how much the excess falls short, as a fraction).
+    """
+    from lib.claims import Claim
+
+    if rates["activation"] != "linear":
+        raise ValueError("depth_claims compares with (B - 2)/(B - 3): pass linear depth_rates")
+    keep = rates["B"] >= smallest
+    sim, theory = rates["per_seed"][keep], rates["theory"][keep][:, None]
+    ratio, excess = (sim / theory).mean(axis=0), ((sim - 1) / (theory - 1)).mean(axis=0)
+    exp = f"lib.experiments.depth_rates(depth={rates['depth']})"
+    common = dict(chapter=8, experiment=exp, seeds=rates["seeds"])
+    found = {
+        "close": Claim(key="grad-rate-close", statement=f"for B >= {smallest} the linear rate is within "
+                       f"{within:.0%} of (B-2)/(B-3)", quantity="simulated / theory, mean over B",
+                       values=tuple(ratio), low=1 - within, high=1 + within, **common),
+        "short": Claim(key="grad-rate-short", statement="its excess over 1 falls short of the theory's",
+                       quantity="(simulated - 1)/(theory - 1), mean over B", values=tuple(excess),
+                       high=1.0, **common)}
+    return found, {"smallest": smallest, "within": 100 * within,
+                   "shortfall": 100 * float(1 - excess.mean())}
 
 
 def _ratio_of_means(num, den):

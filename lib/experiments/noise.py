@@ -14,7 +14,7 @@ from lib import batchnorm as bn
 from lib.experiments.args import cached, int_arg
 from lib.norms import input_grad, normalize
 
-__all__ = ["BATCH_NOISE_GRID", "batch_noise"]
+__all__ = ["BATCH_NOISE_GRID", "batch_noise", "noise_claims"]
 
 BATCH_NOISE_GRID = (3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """Batch sizes at which :func:`batch_noise` tabulates the spread curve."""
@@ -121,7 +121,7 @@ def batch_noise(N, *, n_batches=200, D=4, seed=0):
     ``outputs``
         (n_batches, D): the normalized x_hat_0 in each batch (forward noise);
     ``reference``
-        (D,): the gradient with the statistics of a batch of 200 000 (the
+        (D,): the gradient with the statistics of a batch of 100 001 (x_0 and 100 000 others; the
         N -> infinity limit);
     ``spread``
         root-mean-square distance of ``grads`` from their mean, relative to
@@ -163,3 +163,32 @@ def batch_noise(N, *, n_batches=200, D=4, seed=0):
             "bias": float(np.linalg.norm(grads.mean(axis=0) - ref) / nref),
             "N_grid": N_grid, "spread_grid": spread_grid, "guide": guide,
             "explanation": explanation}
+
+
+def noise_claims(Ns=(4, 16, 64, 256), seeds=(0, 1, 2, 3, 4), n_batches=200):
+    """Chapter 8's claims about :func:`batch_noise`, over ``seeds``: from N = ``Ns[1]`` on, the
+    spread shrinks by about half when N quadruples (each ``Ns`` is 4 times the last), and at
+    the two smallest N the mean over batches is off the reference by more than its standard
+    error, spread / sqrt(n_batches).
+
+    Returns ``(claims, numbers)``: a dict of :class:`lib.claims.Claim` and glued numbers.
+    """
+    from lib.claims import Claim
+
+    Ns = [int_arg("Ns[k]", N, 3) for N in Ns]
+    runs = np.array([[batch_noise(N, n_batches=n_batches, seed=s)["spread"] for N in Ns]
+                     for s in seeds])
+    bias = np.array([[batch_noise(N, n_batches=n_batches, seed=s)["bias"] for N in Ns[:2]]
+                     for s in seeds])
+    halving = (runs[:, 2:] / runs[:, 1:-1]).mean(axis=1)
+    z = (bias / (runs[:, :2] / math.sqrt(n_batches))).min(axis=1)
+    common = dict(chapter=8, experiment="lib.experiments.batch_noise(N, seed=s)", seeds=tuple(seeds))
+    found = {
+        "halves": Claim(key="grad-noise-halves", statement=f"from N = {Ns[1]} on, the spread about "
+                        "halves when N quadruples", quantity="spread(4N)/spread(N), mean over N",
+                        values=tuple(halving), low=0.4, high=0.6, **common),
+        "biased": Claim(key="grad-noise-biased", statement=f"at N = {Ns[0]} and {Ns[1]} the mean "
+                        "gradient is off by more than its standard error",
+                        quantity="bias / (spread/sqrt(batches)), smaller of the two N",
+                        values=tuple(z), low=1.0, **common)}
+    return found, {"halving": float(halving.mean()), "n_batches": n_batches}

@@ -18,6 +18,8 @@ its widget and its tests share one run of each experiment.
 :func:`landscape`
     their smoothness measures: the spread of the loss and the change of the
     gradient along the gradient direction.
+
+The claims chapter 9 makes about these results are :mod:`lib.experiments.train_claims`.
 """
 from __future__ import annotations
 
@@ -25,17 +27,24 @@ import copy
 
 import numpy as np
 
+from lib import claims
 from lib import training as T
 from lib.experiments.args import cached, frozen, int_arg, real_arg
 
-__all__ = ["LEARNING_RATES", "STEP_SIZES", "lr_sweep", "gradient_norms", "noisy_bn",
-           "covariate_shift", "landscape", "lr_claims", "depth_claims", "noisy_claims",
-           "ics_claims", "landscape_claims"]
+__all__ = ["SEEDS", "STEPS", "LEARNING_RATES", "STEP_SIZES", "ICS_MEASURES", "LANDSCAPE_MEASURES",
+           "lr_sweep", "gradient_norms", "noisy_bn", "covariate_shift", "landscape"]
 
-LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-"""The learning rates of :func:`lr_sweep`: three decades."""
+SEEDS = (0, 1, 2, 3, 4)
+"""The seeds of every experiment of chapter 9 (a seed sets the initialization and the batches)."""
 
-STEP_SIZES = tuple(np.round(np.linspace(0.05, 0.5, 10), 3))
+STEPS = 200
+"""Training steps of every experiment of chapter 9."""
+
+LEARNING_RATES = (0.01, 0.1, 0.3, 0.5, 0.7, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0)
+"""The learning rates of :func:`lr_sweep`: three decades, finer from 0.3 on, where the
+two networks stop training."""
+
+STEP_SIZES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 """The step sizes along the gradient of :func:`landscape`."""
 
 
@@ -44,14 +53,20 @@ def _seeds(seeds):
 
 
 def _run(depth, width, batchnorm, lr, steps, seed, noise=None, hook=None, every=10):
-    """One training run; a divergence is a result (accuracy of the untrained chance level)."""
+    """One training run; a divergence is a result (accuracy of the untrained chance level).
+
+    Besides :func:`lib.training.train`'s results: ``train_loss``, the loss on the whole
+    training set at the end, without noise.
+    """
     net = T.make_net(depth, width, batchnorm=batchnorm, noise=noise, seed=seed)
+    data = T.digits()
     try:
-        out = T.train(net, T.digits(), lr=lr, steps=steps, seed=seed, hook=hook, every=every)
+        out = T.train(net, data, lr=lr, steps=steps, seed=seed, hook=hook, every=every)
+        out["train_loss"] = T.evaluate(net, data.x_train, data.y_train)[0]
         out["diverged"] = None
     except T.Diverged as err:
         out = {"loss": None, "records": [], "test_loss": np.nan, "test_accuracy": 0.1,
-               "diverged": f"step {err.step}, layer {err.layer}"}
+               "train_loss": np.nan, "diverged": f"step {err.step}, layer {err.layer}"}
     return out
 
 
@@ -59,38 +74,45 @@ def _run(depth, width, batchnorm, lr, steps, seed, noise=None, hook=None, every=
 # 1. learning-rate tolerance
 # --------------------------------------------------------------------------
 
-@cached(4)
-def lr_sweep(lrs=LEARNING_RATES, *, depth=3, width=64, steps=300, seeds=(0, 1, 2)):
+@cached(4, store=True)
+def lr_sweep(lrs=LEARNING_RATES, *, depth=3, width=64, steps=STEPS, seeds=SEEDS):
     """Test accuracy and loss after ``steps`` of SGD, for each learning rate, with and without BN.
 
     Returns
     -------
-    dict with ``lr``; for ``"bn"`` and ``"plain"`` each: ``accuracy`` and
-    ``loss`` (mean over seeds), ``accuracy_err`` (standard error over seeds),
-    ``curves`` (the mean training loss per step at each rate, NaN after a
-    divergence) and ``diverged`` (how many seeds diverged at each rate).
+    dict with ``lr``; for ``"bn"`` and ``"plain"`` each: ``per_seed`` (rates x seeds
+    test accuracies), ``accuracy`` and ``loss`` (mean over seeds), ``accuracy_half``
+    (half-width of the 95 % t interval of the mean accuracy), ``curves`` (the mean
+    training loss per step at each rate, NaN after a divergence) and ``diverged`` (how
+    many seeds diverged at each rate).
     """
     lrs = tuple(real_arg("lrs[k]", lr, minimum=0.0, strict=True) for lr in lrs)
     seeds = _seeds(seeds)
-    out = {"lr": np.array(lrs),
+    out = {"lr": np.array(lrs), "seeds": seeds,
            "settings": dict(depth=depth, width=width, steps=steps, seeds=len(seeds),
                             rates=len(lrs), lr_min=min(lrs), lr_max=max(lrs))}
     for name, on in (("bn", True), ("plain", False)):
         acc, loss, curves, div = [], [], [], []
         for lr in lrs:
             runs = [_run(depth, width, on, lr, steps, s) for s in seeds]
-            a = np.array([r["test_accuracy"] for r in runs])
-            acc.append(a)
+            acc.append([r["test_accuracy"] for r in runs])
             loss.append(np.nanmean([r["test_loss"] for r in runs]) if any(
                 r["diverged"] is None for r in runs) else np.nan)
             ok = [r["loss"] for r in runs if r["diverged"] is None]
             curves.append(np.mean(ok, axis=0) if ok else np.full(steps, np.nan))
             div.append(sum(r["diverged"] is not None for r in runs))
         acc = np.array(acc)
-        err = acc.std(axis=1, ddof=1) / np.sqrt(len(seeds)) if len(seeds) > 1 else np.zeros(len(lrs))
-        out[name] = {"accuracy": acc.mean(axis=1), "accuracy_err": err, "loss": np.array(loss),
-                     "curves": np.array(curves), "diverged": np.array(div)}
+        half = np.array([_half_width(a) for a in acc])
+        out[name] = {"per_seed": acc, "accuracy": acc.mean(axis=1), "accuracy_half": half,
+                     "loss": np.array(loss), "curves": np.array(curves), "diverged": np.array(div)}
     return out
+
+
+def _half_width(values):
+    if len(values) < 2:
+        return 0.0
+    mean, lo, _ = claims.t_interval(values)
+    return mean - lo
 
 
 # --------------------------------------------------------------------------
@@ -101,25 +123,32 @@ def _weight_grad_norms(step, net, x, labels):
     return {"norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in T.weight_layers(net)])}
 
 
-@cached(4)
-def gradient_norms(*, depth=10, width=64, lr=0.1, steps=500, every=25, seed=0):
+@cached(4, store=True)
+def gradient_norms(*, depth=10, width=64, lr=0.1, steps=STEPS, every=25, seeds=SEEDS):
     """||dJ/dW_l|| for every hidden layer l, recorded during training, with and without BN.
+
+    Recorded at steps 0 and 1 (the first update) and then every ``every`` steps.
 
     Returns
     -------
     dict with ``step`` (the recorded steps) and, for ``"bn"`` and ``"plain"``:
-    ``norms`` (steps x depth: the hidden layers, input side first; the
-    read-out is left out), ``ratio`` (first hidden layer over last, per
-    recorded step) and ``accuracy``.
+    ``norms`` (seeds x steps x depth: the hidden layers, input side first; the
+    read-out is left out), ``ratio`` (seeds x steps: first hidden layer over last)
+    and ``accuracy`` (one per seed).
     """
     depth = int_arg("depth", depth, 2)
-    out = {"settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every)}
+    seeds = _seeds(seeds)
+    out = {"seeds": seeds, "settings": dict(depth=depth, width=width, lr=lr, steps=steps,
+                                            every=every, seeds=len(seeds))}
     for name, on in (("bn", True), ("plain", False)):
-        r = _run(depth, width, on, lr, steps, seed, hook=_weight_grad_norms, every=every)
-        norms = np.array([rec["norms"][:-1] for rec in r["records"]])
-        out["step"] = np.array([rec["step"] for rec in r["records"]])
-        out[name] = {"norms": norms, "ratio": norms[:, 0] / norms[:, -1],
-                     "accuracy": r["test_accuracy"]}
+        runs = [_run(depth, width, on, lr, steps, s, hook=_weight_grad_norms, every=1)
+                for s in seeds]
+        keep = [k for k, rec in enumerate(runs[0]["records"]) if rec["step"] <= 1
+                or rec["step"] % every == 0]
+        norms = np.array([[r["records"][k]["norms"][:-1] for k in keep] for r in runs])
+        out["step"] = np.array([runs[0]["records"][k]["step"] for k in keep])
+        out[name] = {"norms": norms, "ratio": norms[:, :, 0] / norms[:, :, -1],
+                     "accuracy": np.array([r["test_accuracy"] for r in runs])}
     return out
 
 
@@ -127,32 +156,33 @@ def gradient_norms(*, depth=10, width=64, lr=0.1, steps=500, every=25, seed=0):
 # 3. noisy batch norm
 # --------------------------------------------------------------------------
 
-@cached(4)
-def noisy_bn(*, depth=3, width=64, lr=0.1, steps=400, seeds=(0, 1, 2), shift=1.0, spread=2.0):
-    """Test accuracy of standard BN, noisy BN and no BN, and what the noise does to activations.
+@cached(4, store=True)
+def noisy_bn(*, depth=3, width=64, lr=0.1, steps=STEPS, seeds=SEEDS, shift=1.0, spread=2.0):
+    """Test accuracy of standard BN, noisy BN and no BN, and their training loss.
 
-    Noisy BN multiplies each unit's output by a random factor in
-    [1/``spread``, ``spread``] and adds a random shift in [-``shift``, ``shift``],
-    both drawn afresh at every step (:class:`lib.training.Noise`).
+    Noisy BN perturbs every activation of every example after each batch-norm layer
+    with i.i.d. noise whose means and spreads are drawn afresh at every step
+    (:class:`lib.training.Noise`, with ``shift`` and ``spread``).
 
     Returns
     -------
     dict with ``configs`` ("standard BN", "noisy BN", "no BN") and, per config,
-    ``accuracy`` (one per seed), ``mean``, ``err`` (standard error) and
-    ``curve`` (mean training loss per step).
+    ``accuracy`` and ``train_loss`` (one per seed; the training loss on the whole
+    training set at the end, noise off), ``mean``, ``half`` (half-width of the 95 %
+    t interval) and ``curve`` (mean training loss per step, noise on).
     """
     seeds = _seeds(seeds)
     configs = {"standard BN": dict(batchnorm=True), "noisy BN": dict(
         batchnorm=True, noise=T.Noise(real_arg("shift", shift, 0.0), real_arg("spread", spread, 1.0))),
         "no BN": dict(batchnorm=False)}
-    out = {"configs": tuple(configs),
+    out = {"configs": tuple(configs), "seeds": seeds,
            "settings": dict(depth=depth, width=width, lr=lr, steps=steps, seeds=len(seeds),
                             shift=shift, spread=spread, low=1 / spread)}
     for name, kw in configs.items():
         runs = [_run(depth, width, kw["batchnorm"], lr, steps, s, noise=kw.get("noise")) for s in seeds]
         acc = np.array([r["test_accuracy"] for r in runs])
-        out[name] = {"accuracy": acc, "mean": float(acc.mean()),
-                     "err": float(acc.std(ddof=1) / np.sqrt(len(acc))) if len(acc) > 1 else 0.0,
+        out[name] = {"accuracy": acc, "mean": float(acc.mean()), "half": _half_width(acc),
+                     "train_loss": np.array([r["train_loss"] for r in runs]),
                      "curve": np.mean([r["loss"] for r in runs], axis=0)}
     return out
 
@@ -163,41 +193,48 @@ def noisy_bn(*, depth=3, width=64, lr=0.1, steps=400, seeds=(0, 1, 2), shift=1.0
 
 def _shift_of_layers(net, x, labels, lr):
     """For each weight layer i: G = its gradient now, G' = its gradient after every layer
-    below it took its SGD step; returns ||G - G'|| / ||G|| and cos(G, G')."""
+    below it took its SGD step; returns ||G - G'||, ||G - G'|| / ||G||, cos(G, G') and ||G||."""
     positions = [k for k, layer in enumerate(net) if isinstance(layer, T.Linear)]
-    dist, cos = [], []
+    out = {"distance": [], "relative": [], "cosine": [], "norm": []}
     for k in positions[1:]:                   # the first layer has nothing below it
         G = net[k].grads["W"]
         moved = copy.deepcopy(net)
         T.sgd_step(moved, lr, layers=set(range(k)))
         T.loss_and_grads(moved, x, labels)
         G2 = moved[k].grads["W"]
-        dist.append(np.linalg.norm(G - G2) / np.linalg.norm(G))
-        cos.append(float((G * G2).sum() / (np.linalg.norm(G) * np.linalg.norm(G2))))
-    return {"distance": np.array(dist), "cosine": np.array(cos)}
+        d, n, n2 = np.linalg.norm(G - G2), np.linalg.norm(G), np.linalg.norm(G2)
+        out["distance"].append(d)
+        out["relative"].append(d / n)
+        out["cosine"].append(float((G * G2).sum() / (n * n2)))
+        out["norm"].append(n)
+    return {key: np.array(v) for key, v in out.items()}
 
 
-@cached(4)
-def covariate_shift(*, depth=5, width=64, lr=0.1, steps=300, every=25, seeds=(0, 1, 2)):
+ICS_MEASURES = ("distance", "relative", "cosine", "norm")
+"""What :func:`covariate_shift` records: ||G - G'||, ||G - G'||/||G||, cos(G, G'), ||G||."""
+
+
+@cached(4, store=True)
+def covariate_shift(*, depth=5, width=64, lr=0.1, steps=STEPS, every=25, seeds=SEEDS):
     """Santurkar et al.'s internal covariate shift during training, with and without BN.
 
     Returns
     -------
-    dict with ``step`` and, for ``"bn"`` and ``"plain"``: ``distance`` and
-    ``cosine`` (steps x layers above the first, mean over seeds) and their
-    means over layers and steps, ``mean_distance`` and ``mean_cosine``.
+    dict with ``step`` and, for ``"bn"`` and ``"plain"``, for each of
+    :data:`ICS_MEASURES`: an array (steps x layers above the first, mean over seeds),
+    and under ``per_seed`` its mean over layers and steps, one per seed.
     """
     seeds = _seeds(seeds)
-    out = {"settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every,
-                            seeds=len(seeds))}
+    out = {"seeds": seeds, "settings": dict(depth=depth, width=width, lr=lr, steps=steps,
+                                            every=every, seeds=len(seeds))}
     for name, on in (("bn", True), ("plain", False)):
         hook = lambda t, net, x, y: _shift_of_layers(net, x, y, lr)  # noqa: E731
         runs = [_run(depth, width, on, lr, steps, s, hook=hook, every=every) for s in seeds]
-        dist = np.mean([[rec["distance"] for rec in r["records"]] for r in runs], axis=0)
-        cos = np.mean([[rec["cosine"] for rec in r["records"]] for r in runs], axis=0)
+        arrays = {key: np.array([[rec[key] for rec in r["records"]] for r in runs])
+                  for key in ICS_MEASURES}                        # seeds x steps x layers
         out["step"] = np.array([rec["step"] for rec in runs[0]["records"]])
-        out[name] = {"distance": dist, "cosine": cos, "mean_distance": float(dist.mean()),
-                     "mean_cosine": float(cos.mean())}
+        out[name] = {key: a.mean(axis=0) for key, a in arrays.items()}
+        out[name]["per_seed"] = {key: a.mean(axis=(1, 2)) for key, a in arrays.items()}
     return out
 
 
@@ -210,9 +247,10 @@ def _flat_grads(net):
 
 
 def _along_gradient(net, x, labels, etas):
-    """Loss and gradient change at ``theta - eta g`` for each step size eta."""
+    """Loss and gradient change at ``theta - eta g`` for each step size eta, and the
+    effective beta-smoothness: the largest gradient change over the distance moved."""
     g = _flat_grads(net)
-    losses, changes = [], []
+    losses, changes, smooth = [], [], []
     for eta in etas:
         moved = copy.deepcopy(net)
         T.sgd_step(moved, eta)
@@ -222,29 +260,36 @@ def _along_gradient(net, x, labels, etas):
         except T.Diverged:
             losses.append(np.inf)
             changes.append(np.inf)
+        smooth.append(changes[-1] / (eta * np.linalg.norm(g)))
     return {"loss_variation": float(max(losses) - min(losses)),
-            "gradient_change": float(max(changes)), "losses": np.array(losses)}
+            "gradient_change": float(max(changes)), "beta_smoothness": float(max(smooth)),
+            "losses": np.array(losses)}
 
 
-@cached(4)
-def landscape(*, depth=5, width=64, lr=0.1, steps=300, every=25, seeds=(0, 1, 2),
+LANDSCAPE_MEASURES = ("loss_variation", "gradient_change", "beta_smoothness")
+"""What :func:`landscape` records at each point of training."""
+
+
+@cached(4, store=True)
+def landscape(*, depth=5, width=64, lr=0.1, steps=STEPS, every=40, seeds=SEEDS,
               etas=STEP_SIZES):
     """Santurkar et al.'s smoothness measures along training, with and without BN.
 
-    At every ``every``-th step, from the current weights, a step of size eta
-    along the gradient for each eta in ``etas``: the spread (max - min) of
-    the loss over those steps ("loss variation") and the largest change of
-    the gradient ("gradient predictiveness"; smaller is more predictive).
+    At every ``every``-th step, from the current weights theta with gradient g, a step
+    theta - eta g for each eta in ``etas``: the spread (max - min) of the loss over those
+    steps ("loss variation"), the largest change of the gradient ("gradient
+    predictiveness"; smaller is more predictive), and the largest change of the gradient
+    divided by the distance moved, eta ||g|| ("effective beta-smoothness").
 
     Returns
     -------
-    dict with ``step``, ``etas`` and, for ``"bn"`` and ``"plain"``:
-    ``loss_variation`` and ``gradient_change`` (per recorded step, median
-    over seeds), and ``losses`` (steps x etas, the first seed).
+    dict with ``step``, ``etas`` and, for ``"bn"`` and ``"plain"``, for each of
+    :data:`LANDSCAPE_MEASURES`: per recorded step, the median over seeds, and under
+    ``per_seed`` the array seeds x steps; and ``losses`` (steps x etas, the first seed).
     """
     seeds = _seeds(seeds)
     etas = tuple(real_arg("etas[k]", e, minimum=0.0, strict=True) for e in etas)
-    out = {"etas": np.array(etas),
+    out = {"etas": np.array(etas), "seeds": seeds,
            "settings": dict(depth=depth, width=width, lr=lr, steps=steps, every=every,
                             seeds=len(seeds), etas=len(etas), eta_min=min(etas),
                             eta_max=max(etas))}
@@ -252,80 +297,9 @@ def landscape(*, depth=5, width=64, lr=0.1, steps=300, every=25, seeds=(0, 1, 2)
         hook = lambda t, net, x, y: _along_gradient(net, x, y, etas)  # noqa: E731
         runs = [_run(depth, width, on, lr, steps, s, hook=hook, every=every) for s in seeds]
         out["step"] = np.array([rec["step"] for rec in runs[0]["records"]])
-        out[name] = {key: np.median([[rec[key] for rec in r["records"]] for r in runs], axis=0)
-                     for key in ("loss_variation", "gradient_change")}
+        per_seed = {key: np.array([[rec[key] for rec in r["records"]] for r in runs])
+                    for key in LANDSCAPE_MEASURES}
+        out[name] = {key: np.median(a, axis=0) for key, a in per_seed.items()}
+        out[name]["per_seed"] = per_seed
         out[name]["losses"] = np.array([rec["losses"] for rec in runs[0]["records"]])
     return frozen(out)
-
-
-# --------------------------------------------------------------------------
-# the claims the chapter makes, as numbers and as booleans
-# --------------------------------------------------------------------------
-# Each function returns the numbers a sentence of chapter 9 quotes and, under
-# "holds", whether each claim of that sentence is true for these results. The
-# page asserts them (a change that reverses a result fails the build) and
-# tests/test_training.py re-runs the smallest configuration of each.
-
-def _largest_good_rate(d, name, level):
-    good = d["lr"][d[name]["accuracy"] >= level]
-    return float(good.max()) if good.size else 0.0
-
-
-def lr_claims(d, level=0.9):
-    """Batch norm trains well at learning rates where the plain network fails."""
-    bn_rate, plain_rate = (_largest_good_rate(d, n, level) for n in ("bn", "plain"))
-    top = int(np.argmax(d["lr"] == bn_rate)) if bn_rate else 0
-    gap = float(d["bn"]["accuracy"][top] - d["plain"]["accuracy"][top])
-    best = {n: float(d[n]["accuracy"].max()) for n in ("bn", "plain")}
-    return {"level": level, "bn_rate": bn_rate, "plain_rate": plain_rate, "gap": gap,
-            "rate_factor": bn_rate / plain_rate if plain_rate else float("inf"),
-            "best_bn": best["bn"], "best_plain": best["plain"],
-            "holds": {"larger rates with BN": bn_rate > plain_rate,
-                      "plain fails where BN trains": gap > 0.5,
-                      "best accuracy higher with BN": best["bn"] > best["plain"],
-                      "BN fails at the largest rate": d["bn"]["accuracy"][-1] < 0.5}}
-
-
-def depth_claims(d):
-    """With BN the gradient is larger at the input side at initialization, and stays so."""
-    bn_ratio, plain_ratio = d["bn"]["ratio"], d["plain"]["ratio"]
-    return {"bn_init": float(bn_ratio[0]), "plain_init": float(plain_ratio[0]),
-            "bn_min": float(bn_ratio.min()), "bn_median": float(np.median(bn_ratio)),
-            "plain_median": float(np.median(plain_ratio)),
-            "holds": {"explodes at init with BN": bn_ratio[0] > 2 * plain_ratio[0],
-                      "persists in training": bn_ratio.min() > 1.5,
-                      "plain starts balanced": plain_ratio[0] < 2,
-                      "plain grows an imbalance": np.median(plain_ratio) > plain_ratio[0],
-                      "both learn": min(d["bn"]["accuracy"], d["plain"]["accuracy"]) > 0.8}}
-
-
-def noisy_claims(d, close=0.02):
-    """Noisy BN trains about as well as standard BN, and better than no BN, though its
-    training loss falls more slowly (mean of the last fifth of the steps)."""
-    std, noisy, none = (d[n]["mean"] for n in ("standard BN", "noisy BN", "no BN"))
-    tail = {n: float(d[n]["curve"][-max(1, d[n]["curve"].size // 5):].mean())
-            for n in ("standard BN", "noisy BN")}
-    return {"standard": std, "noisy": noisy, "none": none, "close": close,
-            "standard_loss": tail["standard BN"], "noisy_loss": tail["noisy BN"],
-            "holds": {"noisy close to standard": abs(noisy - std) < close,
-                      "noisy better than no BN": noisy > none,
-                      "noise slows training": tail["noisy BN"] > tail["standard BN"]}}
-
-
-def ics_claims(d):
-    """By Santurkar et al.'s measure, the BN network's gradients shift less here."""
-    return {"bn_distance": d["bn"]["mean_distance"], "plain_distance": d["plain"]["mean_distance"],
-            "bn_cosine": d["bn"]["mean_cosine"], "plain_cosine": d["plain"]["mean_cosine"],
-            "holds": {"smaller shift with BN": d["bn"]["mean_distance"] < d["plain"]["mean_distance"],
-                      "gradients keep their direction with BN":
-                          d["bn"]["mean_cosine"] > d["plain"]["mean_cosine"]}}
-
-
-def landscape_claims(d):
-    """After the first steps, the loss and the gradient change less along the gradient with BN."""
-    later = d["step"] > 0
-    m = {f"{n}_{k}": float(np.median(d[n][k][later]))
-         for n in ("bn", "plain") for k in ("loss_variation", "gradient_change")}
-    return {**m, "holds": {"loss varies less with BN": m["bn_loss_variation"] < m["plain_loss_variation"],
-                           "gradient more predictive with BN":
-                               m["bn_gradient_change"] < m["plain_gradient_change"]}}

@@ -19,7 +19,7 @@ STYLE = {"bn": dict(color=BLUE, label="with batch norm"),
 def _accuracy_panel(a, data, marker=None):
     for name in ("bn", "plain"):
         d = data[name]
-        a.errorbar(data["lr"], d["accuracy"], yerr=2 * d["accuracy_err"], fmt="o-", ms=4,
+        a.errorbar(data["lr"], d["accuracy"], yerr=d["accuracy_half"], fmt="o-", ms=4,
                    lw=1, capsize=2, **STYLE[name])
     a.axhline(0.1, color=GREY, lw=0.8, ls=":", label="chance (10 classes)")
     if marker is not None:
@@ -29,7 +29,7 @@ def _accuracy_panel(a, data, marker=None):
     a.set_xlabel("learning rate")
     a.set_ylabel("test accuracy")
     run = data["settings"]
-    a.set_title(f"after {run['steps']} steps, {run['seeds']} seeds (±2 s.e.)", fontsize=9)
+    a.set_title(f"after {run['steps']} steps, {run['seeds']} seeds (95% interval)", fontsize=9)
     a.legend(fontsize=7, loc="lower left")
 
 
@@ -71,24 +71,27 @@ def plot_lr_widget(data, ax=None):
 
 
 def plot_gradient_norms(data, ax=None):
-    """||dJ/dW_l|| layer by layer at the first and last record, and first/last over training."""
+    """||dJ/dW_l|| layer by layer at the first and last record (first seed), and first/last
+    over training (each seed a thin line)."""
     require(data, ("step", "bn", "plain", "settings"), "gradient_norms")
     fig, axes = axes_of(ax, 2)
     layers = np.arange(1, data["settings"]["depth"] + 1)
     for name in ("bn", "plain"):
-        norms = data[name]["norms"]
+        norms = data[name]["norms"][0]
         axes[0].semilogy(layers, norms[0], "o-", ms=3, lw=1, **STYLE[name])
         axes[0].semilogy(layers, norms[-1], "s--", ms=3, lw=1, color=STYLE[name]["color"],
                          label=f"{STYLE[name]['label']}, step {data['step'][-1]}")
-        axes[-1].semilogy(data["step"], data[name]["ratio"], "o-", ms=3, lw=1, **STYLE[name])
+        for k, ratio in enumerate(data[name]["ratio"]):
+            axes[-1].semilogy(data["step"], ratio, "-", lw=0.8, alpha=0.8,
+                              **(STYLE[name] if k == 0 else {"color": STYLE[name]["color"]}))
     axes[0].set_xlabel("hidden layer (1 = input side)")
     axes[0].set_ylabel("‖∂J/∂W_l‖")
-    axes[0].set_title("per layer: at step 0 (solid) and at the end", fontsize=9)
+    axes[0].set_title("per layer: at step 0 (solid) and at the end (seed 0)", fontsize=9)
     axes[0].legend(fontsize=6)
     axes[-1].axhline(1.0, color=GREY, lw=0.8, ls=":")
     axes[-1].set_xlabel("step")
     axes[-1].set_ylabel("‖∂J/∂W_1‖ / ‖∂J/∂W_last‖")
-    axes[-1].set_title("first over last hidden layer", fontsize=9)
+    axes[-1].set_title("first over last hidden layer, one line a seed", fontsize=9)
     axes[-1].legend(fontsize=7)
     return fig
 
@@ -100,24 +103,24 @@ def plot_noisy_bn(data, ax=None):
     colors = [BLUE, GREEN, ORANGE]
     for k, name in enumerate(data["configs"]):
         d = data[name]
-        axes[0].bar(k, d["mean"], yerr=2 * d["err"], color=colors[k], capsize=3)
+        axes[0].bar(k, d["mean"], yerr=d["half"], color=colors[k], capsize=3)
         axes[0].plot(np.full(d["accuracy"].size, k), d["accuracy"], "k.", ms=4)
         axes[-1].plot(np.arange(d["curve"].size), d["curve"], lw=1, color=colors[k], label=name)
     axes[0].set_xticks(range(len(data["configs"])), data["configs"], fontsize=8)
     lo = min(data[n]["accuracy"].min() for n in data["configs"])
     axes[0].set_ylim(max(0.0, lo - 0.05), 1.0)
     axes[0].set_ylabel("test accuracy")
-    axes[0].set_title("mean ±2 s.e., dots: seeds", fontsize=9)
+    axes[0].set_title("mean and 95% interval, dots: seeds", fontsize=9)
     axes[-1].set_yscale("log")
     axes[-1].set_xlabel("step")
     axes[-1].set_ylabel("training loss")
-    axes[-1].set_title("training loss (mean over seeds)", fontsize=9)
+    axes[-1].set_title("training loss, noise on (mean over seeds)", fontsize=9)
     axes[-1].legend(fontsize=7)
     return fig
 
 
 def plot_covariate_shift(data, ax=None):
-    """Santurkar et al.'s ICS over training: relative change of a layer's gradient, and cosine."""
+    """Santurkar et al.'s ICS over training: ||G - G'|| (absolute) and cos(G, G')."""
     require(data, ("step", "bn", "plain"), "covariate_shift")
     fig, axes = axes_of(ax, 2)
     for name in ("bn", "plain"):
@@ -126,7 +129,7 @@ def plot_covariate_shift(data, ax=None):
         axes[-1].plot(data["step"], data[name]["cosine"].mean(axis=1), "o-", ms=3, lw=1,
                       **STYLE[name])
     axes[0].set_xlabel("step")
-    axes[0].set_ylabel("‖G − G′‖ / ‖G‖")
+    axes[0].set_ylabel("‖G − G′‖")
     axes[0].set_title("change of a layer's gradient (mean over layers)", fontsize=9)
     axes[-1].set_xlabel("step")
     axes[-1].set_ylabel("cos(G, G′)")
@@ -138,20 +141,21 @@ def plot_covariate_shift(data, ax=None):
 
 
 def plot_landscape(data, ax=None):
-    """Loss variation and gradient change along the gradient, over training (log scale)."""
+    """Loss variation, gradient change and effective beta-smoothness along the gradient,
+    over training (log scale, median over seeds)."""
     require(data, ("step", "bn", "plain", "etas"), "landscape")
-    fig, axes = axes_of(ax, 2)
+    fig, axes = axes_of(ax, 3)
+    keys = ("loss_variation", "gradient_change", "beta_smoothness")
     for name in ("bn", "plain"):
-        axes[0].semilogy(data["step"], data[name]["loss_variation"], "o-", ms=3, lw=1, **STYLE[name])
-        axes[-1].semilogy(data["step"], data[name]["gradient_change"], "o-", ms=3, lw=1,
-                          **STYLE[name])
+        for a, key in zip(axes, keys):
+            a.semilogy(data["step"], data[name][key], "o-", ms=3, lw=1, **STYLE[name])
     etas = data["etas"]
-    axes[0].set_xlabel("step")
-    axes[0].set_ylabel("max − min of the loss")
-    axes[0].set_title(f"loss variation, steps {etas.min():g}–{etas.max():g}", fontsize=9)
-    axes[-1].set_xlabel("step")
-    axes[-1].set_ylabel("max ‖∇J(θ − ηg) − ∇J(θ)‖")
-    axes[-1].set_title("gradient change (smaller: more predictive)", fontsize=9)
-    for a in axes:
+    labels = ("max − min of the loss", "max ‖∇J(θ − ηg) − ∇J(θ)‖", "max of that / ‖ηg‖")
+    titles = (f"loss variation, η {etas.min():g}–{etas.max():g}", "gradient change",
+              "effective β-smoothness")
+    for a, label, title in zip(axes, labels, titles):
+        a.set_xlabel("step")
+        a.set_ylabel(label)
+        a.set_title(title, fontsize=9)
         a.legend(fontsize=7)
     return fig

@@ -15,6 +15,7 @@ import sympy as sp
 
 from lib.steps import SIZES
 from lib.steps.columnwise import DJ_DX, G, SIGMA2, X_HAT, latex
+from lib.steps import layouts
 from lib.steps.forward import batch, column_pass
 from lib.steps.matrices import I, N, ONES, ONES_N, S, add, explicit, mul, with_s
 from lib.symbolic import EPS, Step, check_sizes, column, step_function, write_root
@@ -270,8 +271,27 @@ def sgd_norm_step(formula=sgd_norm_formula(), *, sizes=SIZES) -> Step:
                        display=f"{latex(lhs)} = {latex(formula)}")
 
 
+EXAMPLE_SHAPES = ((2, 1), (3, 1), (4, 1), (5, 1), (3, 2))
+"""The sizes (N, D) at which :func:`example_step` checks one example's gradient."""
+
+
+@step_function
+def example_step(formula=layouts.general_formula(), *, shapes=EXAMPLE_SHAPES):
+    """One example's gradient in batch norm, chapter 7's form with M = N, for each (N, D) in ``shapes``.
+
+    Each shape is checked by :func:`lib.steps.layouts.layout_step` (the truth from the
+    forward pass, the formula on every entry); a failure at any shape raises.
+
+    Shown in chapter 8, equation {eq}`eq-grad-example`.
+    """
+    steps = [layouts.layout_step(formula, layout="batch norm", shape=tuple(shape)) for shape in shapes]
+    sizes = "(N, D) = " + ", ".join(str(tuple(shape)) for shape in shapes) + "; M = N"
+    return Step("one example's gradient, batch norm", steps[-1].lhs, steps[-1].rhs, sizes=sizes,
+                seconds=sum(step.seconds for step in steps), display=steps[-1].display)
+
+
 def all_steps():
     """Every exact fact chapter 8 displays, checked."""
     return [backward_map_step(), squared_length_step(), ones_step(), symmetry_step(),
             eigen_step(), trace_step(), trace_sq_step(), santurkar_step(), scale_step(),
-            sgd_norm_step()]
+            sgd_norm_step(), example_step()]

@@ -148,7 +148,7 @@ def layout_step(formula=general_formula(), *, layout, shape, G=None, name=None):
     every group; its ``seconds`` include building and differentiating the
     forward pass.
 
-    Shown in chapter 7, equation {eq}`eq-layouts-step`; chapter 7, equation {eq}`eq-layouts-spatial`; chapter 8, equation {eq}`eq-grad-example`.
+    Shown in chapter 7, equation {eq}`eq-layouts-step`; chapter 7, equation {eq}`eq-layouts-spatial`.
     """
     start = time.perf_counter()
     work, axes, param_axes = layout_axes(layout, shape, G)
