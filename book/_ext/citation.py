@@ -35,17 +35,17 @@ def how_to_cite(cff: dict) -> str:
             f"<{cff.get('repository-code', '')}>")
 
 
-def pdf_name(config) -> str:
+def pdf_name(app) -> str:
     """The PDF edition's file name: the LaTeX target of ``_config.yml``, ``.tex`` made ``.pdf``."""
-    overrides = getattr(config, "latex_doc_overrides", None) or {}   # Jupyter Book's latex_documents
-    return Path(overrides.get("targetname") or config.latex_documents[0][1]).with_suffix(".pdf").name
+    book = yaml.safe_load((Path(app.srcdir) / "_config.yml").read_text())
+    return Path(book["latex"]["latex_documents"]["targetname"]).with_suffix(".pdf").name
 
 
 def substitutions(app, config):
     cff = yaml.safe_load(_citation_file(app).read_text())
     repo = (config.html_theme_options or {}).get("repository_url", "")
     subs = {"how_to_cite": how_to_cite(cff), "repository": repo,
-            "pdf_link": f'<a href="{site_url(repo)}{pdf_name(config)}">one PDF</a>'}
+            "pdf_link": f'<a href="{site_url(repo)}{pdf_name(app)}">one PDF</a>'}
     config.myst_substitutions = {**(config.myst_substitutions or {}), **subs}
 
 

@@ -46,6 +46,13 @@
     } else {
       main.replaceChildren(article);
     }
+    // An index entry's target is an empty <span> before its section's heading (the answer to
+    // "exploding"): the summary is then its section's text.
+    const target = anchor && main && main.querySelector(anchor);
+    if (target && !target.textContent.trim() && target.parentElement.localName === "section") {
+      target.removeAttribute("id");
+      target.parentElement.id = anchor.slice(1);
+    }
     doc.querySelectorAll(".katex").forEach((el) => {
       const math = el.querySelector(".katex-mathml math");
       el.replaceWith(" " + (math ? linear(math) : "").replace(/\s+/g, " ").trim() + " ");
