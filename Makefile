@@ -154,8 +154,16 @@ bench: $(BOOK_STAMP)
 
 # Instructor kit: otter-grader (requirements-test.txt) turns assignments/masters/*.py into
 # student notebooks and autograder zips; regenerated when a master or the lib they use changes.
+# Generating needs only the book's tree and otter-grader at its locked version (with what it
+# pulls in, from the lock): no TeX, Chromium, Node or bubblewrap.
+OTTER_STAMP := $(VENV)/.installed-otter
+$(OTTER_STAMP): requirements-test.lock $(BOOK_STAMP)
+	@echo ">> installing otter-grader at its locked version (requirements-test.lock)"
+	$(UV_INSTALL) "$$(grep -i '^otter-grader==' requirements-test.lock)" -c requirements-test.lock
+	@touch $@
+
 ASSIGNMENTS_STAMP := assignments/dist/.generated
-$(ASSIGNMENTS_STAMP): $(TEST_STAMP) $(wildcard assignments/masters/*.py) assignments/tools/generate.py \
+$(ASSIGNMENTS_STAMP): $(OTTER_STAMP) $(wildcard assignments/masters/*.py) $(wildcard assignments/tools/*.py) \
                       $(wildcard lib/*.py)
 	@echo ">> generating student notebooks and autograders into assignments/dist (otter assign)"
 	$(BIN)/python assignments/tools/generate.py --out assignments/dist

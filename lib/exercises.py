@@ -136,7 +136,8 @@ def diagnose_dx(dx, x, gamma, dy, eps=1e-5):
         return _dx_shape_message(arr.shape, ref.shape)
     if _same(arr, ref):
         return None
-    message = _first_match(arr, _dx_mistakes(ref, cache, np.asarray(dy, dtype=float), eps))
+    message = _first_match(arr, _dx_mistakes(ref, cache, np.asarray(dy, dtype=float), eps)
+                           + _eps_mistakes(x, gamma, dy, eps))
     if message:
         return message
     col = np.abs(arr.sum(axis=0)).max()
@@ -169,6 +170,8 @@ def _dx_mistakes(ref, cache, dy, eps):
     s_u = np.sqrt(cache.var * N / (N - 1) + eps)        # with the unbiased variance
     x_hat_u = xc / s_u
     unbiased = g / s_u * (dy - dy.mean(axis=0) - x_hat_u * (dy * x_hat_u).sum(axis=0) / (N - 1))
+    # the book's formula, with the statistics of the unbiased variance (np.var(..., ddof=1))
+    unbiased_formula = g / s_u * (dy - dy.mean(axis=0) - x_hat_u * (dy * x_hat_u).mean(axis=0))
     return [
         (-ref, "sign error: your dx is exactly minus the right one. Check the sign of the "
                "terms through the mean and the variance (d(x - mu)/dmu = -1)."),
@@ -191,9 +194,37 @@ def _dx_mistakes(ref, cache, dy, eps):
          "gamma * dY) is absent."),
         (unbiased, "unbiased variance: your dx is right for sigma^2 = sum (x - mu)^2 / (N - 1). "
                    "Training-mode batch norm uses the biased variance, divided by N."),
+        (unbiased_formula, "unbiased variance: your dx uses sigma^2 = sum (x - mu)^2 / (N - 1) "
+                           "(np.var with ddof=1?). Training-mode batch norm uses the biased variance, divided by N."),
+        (g * inv_std * (dy - dy.mean(axis=0) - x_hat * (dy * x_hat).mean(axis=0) / inv_std ** 2),
+         "wrong exponent in the path through the variance: d(sigma^2 + eps)^(-1/2) / d sigma^2 = "
+         "-(1/2)(sigma^2 + eps)^(-3/2); your dx used the power -1/2 there (the exponents swapped)."),
         (ref * N, "a factor N too large: check the 1/N in front of the bracket."),
         (ref / N, "a factor 1/N too small: only the mean and variance terms are divided by N."),
     ]
+
+
+def _eps_mistakes(x, gamma, dy, eps):
+    """``(wrong dx, message)`` for an eps that was ignored: the default 1e-5 or none at all."""
+    known = []
+    for wrong, what in ((1e-5, "the default eps = 1e-5"), (0.0, "eps = 0")):
+        if wrong != eps:
+            try:
+                known.append((_reference(x, gamma, dy, wrong)[0] if wrong else _no_eps_dx(x, gamma, dy),
+                              f"eps ignored: your dx is right for {what}, not for the eps passed ({eps:g}). "
+                              f"Use the eps argument inside the square root, sqrt(sigma^2 + eps)."))
+            except (ValueError, FloatingPointError, ZeroDivisionError):
+                pass
+    return known
+
+
+def _no_eps_dx(x, gamma, dy):
+    """The dx of a backward pass written without eps (sqrt(sigma^2))."""
+    x, dy = np.asarray(x, dtype=float), np.asarray(dy, dtype=float)
+    with np.errstate(all="ignore"):
+        inv = 1 / np.sqrt(x.var(axis=0))
+        x_hat = (x - x.mean(axis=0)) * inv
+        return np.asarray(gamma) * inv * (dy - dy.mean(axis=0) - x_hat * (dy * x_hat).mean(axis=0))
 
 
 def _diagnose_sum(name, value, ref, N, known, right):
@@ -298,9 +329,11 @@ def diagnose_backward_output(out, x, gamma, dy, eps=1e-5):
         dx, dgamma, dbeta = out
     except (TypeError, ValueError):
         return "your function must return three things (dx, dgamma, dbeta)."
-    for message in (diagnose_dbeta(dbeta, x, gamma, dy, eps),
-                    diagnose_dgamma(dgamma, x, gamma, dy, eps),
-                    diagnose_dx(dx, x, gamma, dy, eps)):
+    # dx first: a mistake in the statistics (the unbiased variance, an ignored eps) also
+    # changes dgamma, and dx's catalogue is the one that can name it
+    for check in (lambda: diagnose_dx(dx, x, gamma, dy, eps), lambda: diagnose_dbeta(dbeta, x, gamma, dy, eps),
+                  lambda: diagnose_dgamma(dgamma, x, gamma, dy, eps)):
+        message = check()
         if message:
             return message
     return None

@@ -75,6 +75,12 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
     daemon_threads = True
 
+    def handle_error(self, request, client_address):
+        """A browser that closed a connection mid-reply (it left the page) is not an error."""
+        import sys
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
 
 def serve(directory) -> tuple[Server, str]:
     """Serve ``directory`` compressed on 127.0.0.1 (a free port) from a thread; (server, base URL)."""

@@ -333,6 +333,11 @@ def test_table_is_text_and_an_html_table():
     assert html.startswith('<div class="bn-table-wrap" role="region" tabindex="0" aria-label="noise">'
                            '<table class="bn-table"><caption>noise</caption>')
     assert html.count("<tr>") == 3 and '<th scope="col" style="text-align:right">N</th>' in html
+    assert '<td class="bn-num" style="text-align:right">0.5</td>' in html     # a number never wraps
+    wide = E.table([{"grad_norm_theory": 1.0, "first/last": "a b", "lib.f": 2}])._repr_html_()
+    assert ">grad_<wbr>norm_<wbr>theory</th>" in wide and ">first/<wbr>last</th>" in wide   # headers may
+    assert '<th scope="col" style="text-align:right">lib.<wbr>f</th>' in wide
+    assert '<td style="text-align:left">a b</td>' in wide                                  # text may
     kv = E.table({"rank P": 4})._repr_html_()
     assert '<th scope="row"' in kv and "<td" in kv and ">4</td>" in kv
 

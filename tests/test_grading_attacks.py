@@ -103,12 +103,14 @@ def test_forged_results_and_killing_the_grader_earn_nothing(dist, tmp_path, hone
 
 def test_patched_checks_change_no_mark(dist, tmp_path, honest):
     """Patching lib's checks or numpy inside the sandbox does not reach the grader; a call of
-    the book's own lib.batchnorm.backward is the right answer computed, and earns q3 only."""
+    the book's own lib.batchnorm.backward earns nothing: the sandbox has the students' copy of
+    lib, which leaves the backward passes out (assignments/tools/studentlib.py)."""
     attack = notebook(dist, tmp_path, "patch.ipynb", [PATCH])
     reports, _ = grades(tmp_path, attack, honest)
     q = reports["patch.ipynb"]["questions"]
     assert q["q1_params"]["score"] == 0 and q["q2_staged"]["score"] == 0
-    assert q["q3_simplified"]["score"] == 4          # lib's own backward: see the instructors page
+    assert q["q3_simplified"]["score"] == 0, q
+    assert "not in this assignment's copy of lib" in q["q3_simplified"]["message"], q
     assert reports["honest.ipynb"]["score"] == 10
 
 
@@ -244,3 +246,63 @@ def test_make_grade_quotes_its_argument(dist, tmp_path, honest):
     finally:
         canary.unlink(missing_ok=True)
     assert proc.returncode == 0 and "score: 10/10" in proc.stdout, proc.stdout + proc.stderr
+
+
+NUMERIC = r'''
+import numpy as np
+from lib.batchnorm import forward
+def _numeric(dy, x, gamma, eps=1e-5, h=1e-5):
+    beta = np.zeros_like(gamma)
+    J = lambda z: (forward(z, gamma, beta, eps)[0] * dy).sum(axis=0)   # columns are independent
+    dx = np.zeros_like(x)
+    for i in range(x.shape[0]):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        dx[i] = (J(up) - J(down)) / (2 * h)
+    x_hat = forward(x, gamma, beta, eps)[1].x_hat
+    return dx, (dy * x_hat).sum(axis=0), dy.sum(axis=0)
+backward_staged = backward = _numeric
+'''
+
+MACHINE_SYMBOLIC = r'''
+import sympy
+sympy.Basic.atoms = lambda self, *types: set()      # hides the float from a check inside
+dmu_dx1 = 0.3333333333333333
+dvar_dx1 = sp.diff(var, x[0])
+dx_formula = x_hat.jacobian(x).T * g
+'''
+
+THEORY = '''
+def kept_fraction(N, trials=2000, seed=0):
+    return (N - 2) / N
+fractions = [kept_fraction(N) for N in (4, 8, 32)]
+'''
+
+
+def test_machine_work_earns_nothing(dist, tmp_path):
+    """A backward pass differentiated numerically (right to 1e-9 on small batches), symbolic
+    answers computed by sympy's diff and jacobian, a float hidden by patching sympy, and the
+    theory typed in where a simulation is asked: each loses that question's marks, with a
+    message that says why; the honest answers beside them keep theirs."""
+    def solutions(name, filename, source):
+        nb = nbformat.read(dist / name / "autograder" / f"{name}.ipynb", as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(source))
+        path = tmp_path / filename
+        nbformat.write(nb, path)
+        return path
+    paths = [solutions("bn_backward", "numeric.ipynb", NUMERIC),
+             solutions("bn_symbolic", "sympy.ipynb", MACHINE_SYMBOLIC),
+             solutions("bn_gradient_scale", "theory.ipynb", THEORY)]
+    reports, _ = grades(tmp_path, *paths, extra=("--call-timeout", "4"))   # the analytic pass takes ms
+    q = reports["numeric.ipynb"]["questions"]
+    assert q["q1_params"]["score"] == 2 and q["q2_staged"]["score"] == q["q3_simplified"]["score"] == 0, q
+    assert "differentiates the forward pass numerically" in q["q3_simplified"]["message"], q
+    q = reports["sympy.ipynb"]["questions"]
+    assert [q[k]["score"] for k in ("q1_mean", "q2_variance", "q3_exponent", "q4_formula")] == [0, 0, 2, 0], q
+    assert "contains a float" in q["q1_mean"]["message"]
+    assert "computed with sympy's diff" in q["q2_variance"]["message"]
+    assert "computed with sympy's jacobian" in q["q4_formula"]["message"]
+    q = reports["theory.ipynb"]["questions"]
+    assert q["q3_batch_size"]["score"] == 0 and "not the simulation" in q["q3_batch_size"]["message"], q
+    assert reports["theory.ipynb"]["score"] == 4

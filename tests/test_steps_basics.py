@@ -156,3 +156,16 @@ def test_the_printed_left_side_is_the_variable_the_check_differentiates_by():
     # not match the formula fails
     with pytest.raises(StepError):
         B._parameter_step("mislabelled", lambda b: b.beta, B.gamma[B.j], B.dbeta_formula(), [2])
+
+
+def test_the_shown_jacobian_is_the_jacobian_with_its_factor_out():
+    """Chapter 2 shows the 3 x 3 Jacobian as 1/(3s) times a matrix without fractions (legible on
+    a phone: a matrix sets its entries small); the product is the Jacobian of the formula."""
+    shown = B.jacobian_symbolic(3)
+    factor, matrix = shown.args
+    assert factor == 1 / (3 * B.s_sym) and "frac" not in sp.latex(matrix)
+    h = [sp.Symbol(rf"\hat{{x}}_{{{a}}}", real=True) for a in (1, 2, 3)]
+    for a in range(3):
+        for b in range(3):
+            want = (int(a == b) - sp.Rational(1, 3) - h[a] * h[b] / 3) / B.s_sym
+            assert sp.simplify(shown.doit()[a, b] - want) == 0

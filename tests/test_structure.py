@@ -19,7 +19,7 @@ FILES = sorted(LIB.rglob("*.py"))
 # lower layer, or from its own part (so experiments and steps never import each other)
 LAYERS = {"checks": 0, "printing": 0, "gradcheck": 0, "timeouts": 0,              # the core ...
           "batchnorm": 1, "norms": 1, "symbolic": 1, "exercises": 2, "training": 2,
-          "experiments": 3, "steps": 3, "plots": 4, "quizzes": 4, "widgets": 5}   # ... and what builds on it
+          "experiments": 3, "steps": 3, "assignment_checks": 3, "plots": 4, "quizzes": 4, "widgets": 5}   # ... and what builds on it
 
 
 def _part(module: str) -> str:

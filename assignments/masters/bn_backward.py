@@ -80,7 +80,6 @@ require(diagnose_dbeta(dbeta, x, gamma, dy))
 require(diagnose_dgamma(dgamma, x, gamma, dy))
 
 # %%
-# HIDDEN
 x, gamma, beta, dy = problem(9, 2, seed=7)
 _, cache = forward(x, gamma, beta)
 dgamma, dbeta = param_grads(dy, cache.x_hat)
@@ -151,7 +150,6 @@ def backward_staged(dy, x, gamma, eps=1e-5):
 require(diagnose_backward(backward_staged))
 
 # %%
-# HIDDEN
 require(diagnose_backward(backward_staged, eps=1e-3, shapes=((4, 2), (12, 5))))
 
 # %% [raw]
@@ -203,7 +201,6 @@ def backward(dy, x, gamma, eps=1e-5):
 require(diagnose_backward(backward))
 
 # %%
-# HIDDEN
 require(diagnose_backward(backward, eps=1e-3, shapes=((4, 2), (12, 5))))
 
 # %% [raw]

@@ -36,7 +36,8 @@
 import numpy as np
 
 from lib import batchnorm
-from lib.exercises import diagnose_number, require
+from lib.assignment_checks import check_fractions, check_grad_norm, check_kept, check_ratios
+from lib.exercises import require
 
 rng = np.random.default_rng(0)
 x0 = rng.normal(size=(16, 1))        # one column, 16 examples, variance about 1
@@ -70,8 +71,7 @@ def grad_norm(x, dy, a, eps=1e-5):
 # # BEGIN TESTS
 
 # %%
-_, c = batchnorm.forward(3.0 * x0, gamma, beta, 1e-5)
-require(diagnose_number("grad_norm(x0, dy0, 3.0)", grad_norm(x0, dy0, 3.0), np.linalg.norm(batchnorm.backward(dy0, c)[0]), mistakes=[(np.linalg.norm(batchnorm.backward(dy0, batchnorm.forward(x0, gamma, beta, 1e-5)[1])[0]), "that is the gradient for a = 1: pass a * x to the forward pass.")]))
+require(check_grad_norm(grad_norm(x0, dy0, 3.0), x0, dy0, 3.0))
 
 # %% [raw]
 # # END TESTS
@@ -104,10 +104,7 @@ ratio_small = grad_norm(x0, dy0, 1e-3) / grad_norm(x0, dy0, 1.0)  # SOLUTION
 # # BEGIN TESTS
 
 # %%
-require(diagnose_number("ratio_big", ratio_big, grad_norm(x0, dy0, 10.0) / grad_norm(x0, dy0, 1.0), rtol=1e-6, mistakes=[(10.0, "inverted: a larger input gives a smaller gradient, so the ratio is about 1/10."), (1.0, "the output is scale invariant, but the gradient is not: it scales by 1/a.")]))
-
-# %%
-require(diagnose_number("ratio_small", ratio_small, grad_norm(x0, dy0, 1e-3) / grad_norm(x0, dy0, 1.0), rtol=1e-6, mistakes=[(1e3, "that is the 1/a law, which fails here: a^2 sigma^2 = 1e-6 is below eps = 1e-5, so s is about sqrt(eps), not a sigma.")]))
+require(check_ratios(ratio_big, ratio_small, x0, dy0))
 
 # %% [raw]
 # # END TESTS
@@ -154,11 +151,10 @@ fractions = [kept_fraction(N) for N in (4, 8, 32)]  # SOLUTION
 # # BEGIN TESTS
 
 # %%
-for N, f in zip((4, 8, 32), fractions): require(diagnose_number(f"kept fraction for N = {N}", f, (N - 2) / N, rtol=0.08, mistakes=[((N - 1) / N, "about (N-1)/N: only the mean was removed; did you forget the x_hat term, or leave s out?"), (1.0, "nothing was removed: is dx the batch-norm gradient?")]))
+require(check_fractions(fractions))
 
 # %%
-# HIDDEN
-require(diagnose_number("kept_fraction(6, 1500, 3)", kept_fraction(6, 1500, 3), 4 / 6, rtol=0.08))
+require(check_kept(kept_fraction(6, 1500, 3), 6, 1500, 3))
 
 # %% [raw]
 # # END TESTS

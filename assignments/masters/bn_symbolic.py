@@ -133,7 +133,7 @@ dxhat_dv = -sp.Rational(1, 2) * (x[0] - m) * (v + EPS) ** sp.Rational(-3, 2)  # 
 # # BEGIN TESTS
 
 # %%
-require(diagnose_expr("dxhat_dv", dxhat_dv, sp.diff((x[0] - m) / sp.sqrt(v + EPS), v), [(-sp.Rational(1, 2) * (x[0] - m) * sp.sqrt(v + EPS) ** sp.Rational(-3, 2), "the exponent -3/2 applies to (sigma^2 + eps), not to its square root."), (sp.Rational(1, 2) * (x[0] - m) * (v + EPS) ** sp.Rational(-3, 2), "sign error: x_hat shrinks as the variance grows."), (-(x[0] - m) * (v + EPS) ** sp.Rational(-3, 2), "the factor 1/2 from the power rule is missing.")]))
+require(diagnose_expr("dxhat_dv", dxhat_dv, sp.diff((x[0] - m) / sp.sqrt(v + EPS), v), [(-sp.Rational(1, 2) * (x[0] - m) * sp.sqrt(v + EPS) ** sp.Rational(-3, 2), "the exponent -3/2 applies to (sigma^2 + eps), not to its square root."), (sp.Rational(1, 2) * (x[0] - m) * (v + EPS) ** sp.Rational(-3, 2), "sign error: x_hat shrinks as the variance grows."), (-(x[0] - m) * (v + EPS) ** sp.Rational(-3, 2), "the factor 1/2 from the power rule is missing."), (-sp.Rational(3, 2) * (x[0] - m) * (v + EPS) ** sp.Rational(-1, 2), "the exponents are swapped: the factor is -1/2 and the power -3/2."), (-sp.Rational(1, 2) * (x[0] - m) * (v + EPS) ** sp.Rational(-1, 2), "the power did not drop by one: d/dv (v + eps)^(-1/2) = -1/2 (v + eps)^(-3/2).")]))
 
 # %% [raw]
 # # END TESTS

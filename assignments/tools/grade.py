@@ -25,14 +25,17 @@ import secrets
 import signal
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import derivation  # noqa: E402
 import sandbox  # noqa: E402
 import specs  # noqa: E402
+import studentlib  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DIST = HERE.parent / "dist"
@@ -98,7 +101,7 @@ def _job(folder: Path, submission: Path, questions, rng):
     return judges
 
 
-def _judge(question, judge, frames) -> dict:
+def _judge(question, judge, frames, submission=None) -> dict:
     """Marks for one question from the last report of it the sandbox made."""
     mine = [f for f in frames if f["question"] == question.name]
     entry = {"score": 0.0, "possible": float(question.points)}
@@ -108,7 +111,19 @@ def _judge(question, judge, frames) -> dict:
     last = mine[-1]
     if last["error"] is not None:
         entry["message"] = hint(clean(last["error"]))
+        if question.overtime and "did not finish" in last["error"]:
+            entry["message"] += f": {question.overtime}"
         return entry
+    if question.derived and submission is not None:
+        try:
+            machine = derivation.computed(submission, question.derived)
+        except (OSError, ValueError, RecursionError):
+            machine = None
+        if machine:
+            entry["message"] = (f"{question.derived} is computed with {machine}: the question asks you to "
+                                f"derive it and write the result as a formula (check it with sp.diff "
+                                f"in a separate line, not in the answer)")
+            return entry
     try:
         message = judge(last["groups"])
     except (ValueError, TypeError, IndexError) as exc:
@@ -137,9 +152,10 @@ def grade(submission: Path, dist: Path = DIST, assignment: str | None = None, ce
     report["seed"] = seed
     with tempfile.TemporaryDirectory(prefix="bn-grade-") as tmp:
         judges = _job(Path(tmp), submission, questions, np.random.default_rng(seed))
-        frames, stop = sandbox.run(Path(tmp), timeout, cell_timeout, call_timeout)
+        lib = studentlib.parent_for(name, Path(sandbox.lib_parent()) / "lib")   # what students have
+        frames, stop = sandbox.run(Path(tmp), timeout, cell_timeout, call_timeout, lib)
     for q in questions:
-        report["questions"][q.name] = _judge(q, judges[q.name], frames)
+        report["questions"][q.name] = _judge(q, judges[q.name], frames, submission)
     notes = [f for f in frames if f["question"] == "_notes"]
     if notes:
         try:
@@ -181,16 +197,69 @@ def print_report(submission: Path, report: dict):
     print(f"score: {_fmt(report['score'])}/{_fmt(report['possible'])}")
 
 
-def write_csv(path: Path, reports: list[dict]):
-    """One row a submission: student, assignment, each question's marks, total, notes."""
-    questions = list(dict.fromkeys(q for r in reports for q in r["questions"]))
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["student", "file", "assignment", *questions, "total", "possible", "notes"])
-        for r in reports:
-            marks = [_fmt(r["questions"][q]["score"]) if q in r["questions"] else "" for q in questions]
-            writer.writerow([Path(r["submission"]).stem, Path(r["submission"]).name, r["assignment"] or "",
-                             *marks, _fmt(r["score"]), _fmt(r["possible"]), " | ".join(r["notes"])])
+# Where an LMS puts the student's id in the names of the files it hands out. A pattern has a
+# group ``id`` (and may have ``name``); it is tried on the file's name, then on its folder's.
+LMS_PATTERNS = {
+    # Canvas: lastfirst_<userid>_<submissionid>_<upload>.ipynb (lastfirst_LATE_... when late)
+    "canvas": r"^(?P<name>[a-z0-9-]+?)(?:_LATE)?_(?P<id>\d+)_(?P<sub>\d+)_.+$",
+    # Moodle: "Full Name_<id>_assignsubmission_file_<upload>.ipynb", or a folder of that name
+    "moodle": r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_[a-z]+_.*$",
+}
+
+
+def student_of(path, pattern: str | None = None) -> tuple[str, str]:
+    """``(id, name)`` of the student a submission belongs to, from its LMS file name
+    (``pattern``, else Canvas's or Moodle's); else ``("", the file's stem)``."""
+    path = Path(path)
+    patterns = [pattern] if pattern else list(LMS_PATTERNS.values())
+    for text in (path.name, path.parent.name):
+        for regex in patterns:
+            match = re.match(regex, text)
+            if match and match.groupdict().get("id"):
+                found = match.groupdict()
+                return found["id"], found.get("name") or path.stem
+    return "", path.stem
+
+
+def spreadsheet_safe(value) -> str:
+    """A CSV cell that a spreadsheet shows as text: one starting with = + - @ (a formula to
+    Excel, LibreOffice and Google Sheets), a tab or a carriage return gets a leading '."""
+    text = str(value)
+    if text and text[0] in "=+-@\t\r" and not re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", text):
+        return "'" + text
+    return text
+
+
+CSV_FIELDS = ["student_id", "student", "file", "assignment", "seed"]
+
+
+def csv_paths(path: Path, reports: list[dict]) -> dict:
+    """The CSV file of each assignment: ``path`` when the batch has one, else one file per
+    assignment beside it (``grades.bn_backward.csv``), so that each has fixed question columns."""
+    names = list(dict.fromkeys(r["assignment"] for r in reports))
+    if len(names) == 1:
+        return {names[0]: path}
+    return {n: path.with_name(f"{path.stem}.{n or 'unrecognised'}{path.suffix}") for n in names}
+
+
+def write_csv(path: Path, reports: list[dict], pattern: str | None = None) -> list[Path]:
+    """One row a submission: the student's id (from the LMS file name) and name, the file, the
+    assignment, the seed, each of the assignment's questions (always the same columns), the
+    total, the possible total and the notes; every cell safe for a spreadsheet."""
+    written = []
+    for name, target in csv_paths(Path(path), reports).items():
+        questions = [q.name for q in specs.ASSIGNMENTS.get(name, [])]
+        with open(target, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow([*CSV_FIELDS, *questions, "total", "possible", "notes"])
+            for r in (r for r in reports if r["assignment"] == name):
+                student_id, student = student_of(r["submission"], pattern)
+                marks = [_fmt(r["questions"][q]["score"]) if q in r["questions"] else "" for q in questions]
+                row = [student_id, student, Path(r["submission"]).name, name or "", r.get("seed", ""),
+                       *marks, _fmt(r["score"]), _fmt(r["possible"]), " | ".join(r["notes"])]
+                writer.writerow([spreadsheet_safe(cell) for cell in row])
+        written.append(target)
+    return written
 
 
 def _stop_cleanly(signum, frame):
@@ -210,7 +279,11 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=600, help="seconds a submission may take in all")
     parser.add_argument("--seed", type=int, help="draw the same inputs again (default: fresh ones)")
     parser.add_argument("--json", type=Path, help="also write every report to this JSON file")
-    parser.add_argument("--csv", type=Path, help="also write one row a submission to this CSV file")
+    parser.add_argument("--csv", type=Path, help="also write one row a submission to this CSV file "
+                                                 "(one file per assignment when the batch mixes them)")
+    parser.add_argument("--id-pattern", help="a regular expression with a group (?P<id>...) that finds the "
+                                             "student's id in a file's (or its folder's) name; default: "
+                                             "Canvas's and Moodle's names")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_cleanly)
     signal.signal(signal.SIGINT, _stop_cleanly)
@@ -220,14 +293,24 @@ def main(argv=None):
         return {"submission": str(path), **grade(path, args.dist, args.assignment, args.cell_timeout,
                                                  args.timeout, args.call_timeout, args.seed)}
 
+    reports, printing = [None] * len(files), threading.Lock()
+
+    def one_and_print(k):
+        report = one(files[k])
+        with printing:                  # each report as its submission finishes
+            reports[k] = report
+            done = sum(r is not None for r in reports)
+            print(f"[{done}/{len(files)}]", end=" ")
+            print_report(files[k], report)
+            sys.stdout.flush()
+
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        reports = list(pool.map(one, files))
-    for path, report in zip(files, reports):
-        print_report(path, report)
+        list(pool.map(one_and_print, range(len(files))))
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1), encoding="utf-8")
     if args.csv:
-        write_csv(args.csv, reports)
+        for path in write_csv(args.csv, reports, args.id_pattern):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

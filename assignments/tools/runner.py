@@ -85,23 +85,19 @@ def as_arrays(value, name):
     return arrays
 
 
-def numeric(expr, points, name):
-    """A sympy answer evaluated at the grader's points, substituted by symbol name."""
+def expression(expr, name):
+    """A sympy answer as the text of its ``srepr``, in bytes: the grader parses it without
+    eval, tells floats from exact numbers and evaluates it itself (``sreprs.py``)."""
     import sympy as sp
 
     try:
         expr = sp.sympify(expr)
     except (sp.SympifyError, TypeError):
         raise TypeError(f"{name} should be a sympy expression, got {type(expr).__name__}") from None
-    free = {s.name: s for s in expr.free_symbols}
-    unknown = sorted(set(free) - set(points))
-    if unknown:
-        raise TypeError(f"{name} depends on symbols the question does not use: {', '.join(unknown)}")
-    value = expr.subs({free[k]: sp.Rational(points[k]) for k in free})
-    floats = 1.0 if getattr(expr, "atoms", lambda *_: set())(sp.Float) else 0.0
-    if isinstance(value, sp.MatrixBase):
-        return [np.array(value.evalf(30).tolist(), dtype=np.float64), np.array(floats)]
-    return [np.array(float(sp.N(value, 30))), np.array(floats)]
+    text = sp.srepr(expr)
+    if not isinstance(text, str) or len(text) > 200_000:
+        raise TypeError(f"{name} is too long an expression to grade")
+    return [np.frombuffer(text.encode("utf-8"), dtype=np.uint8).copy()]
 
 
 def evaluate(case, ns, inputs):
@@ -114,23 +110,31 @@ def evaluate(case, ns, inputs):
         if not callable(target):
             raise TypeError(f"{name} should be a function")
         args = [np.array(inputs[k]) if isinstance(k, str) and k in inputs else k for k in case["args"]]
-        return as_arrays(limited(CALL_SECONDS, lambda: target(*args)), name)
+        return as_arrays(target(*args), name)
     if case["kind"] == "value":
         return as_arrays(target, name)
-    return numeric(target, case["points"], name)
+    return expression(target, name)
 
 
 def answer(question, ns, inputs):
     """Every case of a question: (a list of arrays per case, None), or (None, the first error)."""
     groups = []
     for k, case in enumerate(question["cases"]):
-        try:
-            groups.append(evaluate(case, ns, inputs))
+        try:        # the call and every conversion of what it returns, under one time limit
+            groups.append(limited(CALL_SECONDS, evaluate, case, ns, inputs))
         except Overtime:
             return None, f"case {k + 1}: did not finish within {CALL_SECONDS:g} s"
         except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
-            return None, f"case {k + 1}: {type(exc).__name__}: {str(exc)[:300]}"
+            return None, f"case {k + 1}: {describe(exc)}"
     return groups, None
+
+
+def describe(exc, limit=300):
+    """``Type: message`` of an exception, under a time limit (its ``__str__`` is the student's)."""
+    try:
+        return limited(2, lambda: f"{type(exc).__name__}: {str(exc)[:limit]}")
+    except BaseException:  # noqa: BLE001
+        return "an exception whose message could not be shown"
 
 
 def send(out, question, round_, groups, error):
@@ -163,7 +167,7 @@ def run_cell(source, ns, index, notes):
     except Overtime:
         notes.append(f"cell {index} did not finish within {CELL_SECONDS:g} s and was stopped (an endless loop?)")
     except BaseException as exc:  # noqa: BLE001
-        notes.append(f"cell {index} raised {type(exc).__name__}: {str(exc)[:200]}")
+        notes.append(f"cell {index} raised {describe(exc, 200)}")
 
 
 def main(job):

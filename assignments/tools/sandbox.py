@@ -18,6 +18,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +60,10 @@ def lib_parent() -> str:
     return str(Path(lib.__file__).resolve().parents[1])
 
 
-def _mounts() -> list[str]:
+def _mounts(lib: str) -> list[str]:
     """Read-only mounts: the system, the interpreter, the environment, lib and the runner."""
     paths = ["/usr", "/etc/alternatives", "/etc/ssl", sys.base_prefix, sys.prefix,
-             str(Path(lib_parent()) / "lib"), str(RUNNER.parent)]
+             str(Path(lib) / "lib"), str(RUNNER.parent)]
     args = []
     for path in dict.fromkeys(paths):
         if Path(path).exists():
@@ -78,7 +80,10 @@ def _mounts() -> list[str]:
 @functools.cache
 def bwrap_works() -> bool:
     """Whether bubblewrap can make its namespaces here (not in every container: Gradescope's
-    Docker images, for one, usually forbid unprivileged user namespaces)."""
+    Docker images, for one, usually forbid unprivileged user namespaces). ``BN_SANDBOX=fallback``
+    in the grader's environment forces the fallback (a test of Gradescope's usual case)."""
+    if os.environ.get("BN_SANDBOX") == "fallback":
+        return False
     try:
         probe = subprocess.run([bwrap(), "--unshare-all", "--ro-bind", "/", "/", "true"],
                                capture_output=True, timeout=30)
@@ -87,56 +92,246 @@ def bwrap_works() -> bool:
     return probe.returncode == 0
 
 
-def fallback(job: Path, cell_seconds: float, call_seconds: float) -> list[str]:
+UNPRIVILEGED = 65534               # nobody
+
+
+def unreachable(path) -> str | None:
+    """The first directory on the way to ``path`` that a user other than its owner cannot
+    search, or ``path`` itself when they cannot read it; None when all is open."""
+    path = Path(os.path.realpath(path))
+    for folder in [*reversed(path.parents), path]:
+        try:
+            mode = folder.stat().st_mode
+        except OSError:
+            return str(folder)
+        needed = 0o001 if folder != path else 0o005 if folder.is_dir() else 0o004
+        if mode & needed != needed:
+            return str(folder)
+    return None
+
+
+def fallback_problem(lib: str) -> str | None:
+    """Why user nobody could not run the grader's files, or None: the interpreter, the
+    environment, lib and the runner must be reachable and readable by others."""
+    if os.geteuid() != 0:
+        return None
+    for path in (sys.executable, sys.prefix, sys.base_prefix, Path(lib) / "lib" / "__init__.py",
+                 RUNNER):
+        blocked = unreachable(path)
+        if blocked:
+            return (f"the sandbox's user nobody cannot reach {path} ({blocked} is not open to other users); "
+                    f"on Gradescope grading/gradescope.py opens it, elsewhere install the environment "
+                    f"where other users can read it")
+    return None
+
+
+def fallback(job: Path, cell_seconds: float, call_seconds: float, lib: str) -> list[str]:
     """Without bubblewrap: the same limits, as user nobody when the grader is root (the job
     folder is world-readable; the rest of the grader's files are not, and the network is not
     cut). The instructors page says what this does not protect."""
     drop = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
             if os.geteuid() == 0 and shutil.which("setpriv") else [])
     return ["env", "-i", "HOME=/tmp", "PATH=/usr/bin:/bin", "MPLBACKEND=Agg", "OMP_NUM_THREADS=1",
-            f"BN_LIB_PARENT={lib_parent()}",
+            f"BN_LIB_PARENT={lib}",
             f"BN_CELL_SECONDS={cell_seconds}", f"BN_CALL_SECONDS={call_seconds}", *drop,
             "prlimit", f"--as={MEMORY}", f"--nproc={PROCESSES}", "--core=0", "--fsize=0",
             "--", sys.executable, "-I", str(RUNNER), str(job)]
 
 
-def command(job: Path, cell_seconds: float, call_seconds: float) -> list[str]:
+def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None = None) -> list[str]:
+    lib = lib or lib_parent()
     if not bwrap_works():
-        return fallback(job, cell_seconds, call_seconds)
+        return fallback(job, cell_seconds, call_seconds, lib)
     return [bwrap(), "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-            "--die-with-parent", "--new-session", "--tmpfs", "/tmp", *_mounts(),   # /tmp first: a
+            "--die-with-parent", "--new-session", "--tmpfs", "/tmp", *_mounts(lib),   # /tmp first: a
             "--proc", "/proc", "--dev", "/dev", "--dir", "/home/student",            # mount under it stays
             "--ro-bind", str(job), "/job", "--chdir", "/home/student", "--clearenv",
             "--setenv", "HOME", "/home/student", "--setenv", "PATH", "/usr/bin:/bin",
-            "--setenv", "MPLBACKEND", "Agg", "--setenv", "BN_LIB_PARENT", lib_parent(),
+            "--setenv", "MPLBACKEND", "Agg", "--setenv", "BN_LIB_PARENT", lib,
             "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1",
             "--setenv", "BN_CELL_SECONDS", str(cell_seconds), "--setenv", "BN_CALL_SECONDS", str(call_seconds),
             "prlimit", f"--as={MEMORY}", f"--nproc={PROCESSES}", "--core=0", "--fsize=0",
             "--", sys.executable, "-I", str(RUNNER), "/job"]
 
 
-def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float = 30):
-    """Run the sandbox on ``job``; return (frames, note): the frames read, and why it stopped."""
+CGROUPS = Path("/sys/fs/cgroup")
+
+
+class Cgroup:
+    """A control group of the sandbox's own, where the machine lets the grader make one: a
+    limit on its processes (pids) and on the memory of all of them together, whatever their
+    user. ``wrap(cmd)`` starts ``cmd`` inside it; ``close()`` kills what is left and removes it.
+    Where there is none (``Cgroup.make()`` returns None), the per-process limits of ``prlimit``
+    remain (see the instructors page)."""
+
+    def __init__(self, folders: list[Path]):
+        self.folders = folders
+
+    @classmethod
+    def make(cls, memory: int, processes: int):
+        if os.environ.get("BN_CGROUP") == "none":
+            return None
+        name = f"bn-sandbox-{os.getpid()}-{threading.get_ident()}-{os.urandom(4).hex()}"
+        made = []
+        try:
+            own = {line.split(":", 2)[1]: line.split(":", 2)[2].strip()
+                   for line in Path("/proc/self/cgroup").read_text().splitlines()}
+            if (CGROUPS / "pids" / "pids.max").exists() or (CGROUPS / "memory" / "memory.limit_in_bytes").exists():
+                for controller, limits in (("pids", {"pids.max": processes}),
+                                           ("memory", {"memory.limit_in_bytes": memory})):
+                    folder = CGROUPS / controller / own[controller].lstrip("/") / name
+                    folder.mkdir()
+                    made.append(folder)
+                    for file, value in limits.items():
+                        (folder / file).write_text(str(value))
+            else:                                   # cgroup v2: one folder, both limits
+                folder = CGROUPS / own[""].lstrip("/") / name
+                folder.mkdir()
+                made.append(folder)
+                (folder / "pids.max").write_text(str(processes))
+                (folder / "memory.max").write_text(str(memory))
+                (folder / "memory.swap.max").write_text("0")
+            return cls(made)
+        except (OSError, KeyError, IndexError):
+            cls(made).close()
+            return None
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        procs = [str(f / "cgroup.procs") for f in self.folders]
+        script = "".join(f'echo $$ > "${k + 1}" && ' for k in range(len(procs))) + f'shift {len(procs)} && exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *procs, *cmd]
+
+    def close(self) -> None:
+        for folder in self.folders:
+            for _ in range(50):
+                try:
+                    pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                time.sleep(0.02)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+    def oom_killed(self) -> bool:
+        for folder in self.folders:
+            for file, key in (("memory.oom_control", "oom_kill "), ("memory.events", "oom_kill ")):
+                try:
+                    for line in (folder / file).read_text().splitlines():
+                        if line.startswith(key) and int(line.split()[1]) > 0:
+                            return True
+                except (OSError, ValueError, IndexError):
+                    pass
+            try:
+                if int((folder / "memory.failcnt").read_text()) > 0:
+                    return True
+            except (OSError, ValueError):
+                pass
+        return False
+
+
+def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float = 30,
+        lib: str | None = None):
+    """Run the sandbox on ``job`` with the ``lib`` under the folder ``lib`` (default: the one this
+    grader imports); return (frames, note): the frames read, and why it stopped."""
+    lib = lib or lib_parent()
+    if not bwrap_works():
+        problem = fallback_problem(lib)
+        if problem:
+            return [], problem
     os.chmod(job, 0o755)
     for file in job.iterdir():
         os.chmod(file, 0o644)
-    proc = subprocess.Popen(command(job, cell_seconds, call_seconds), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    group = Cgroup.make(MEMORY, PROCESSES)
+    cmd = command(job, cell_seconds, call_seconds, lib)
+    try:
+        proc = subprocess.Popen(group.wrap(cmd) if group else cmd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        return _supervise(proc, timeout, group)
+    finally:
+        if group:
+            group.close()
+
+
+def _supervise(proc, timeout, group):
+    """Read the sandbox's output (capped) until it ends or its time is up; (frames, note)."""
     note = None
     _RUNNING.add(proc)
+    flooded = threading.Event()
+    out, err = [], []
+    readers = [threading.Thread(target=_read, args=(proc.stdout, MAX_OUTPUT, out, lambda: _flood(proc, flooded)),
+                                daemon=True),
+               threading.Thread(target=_read, args=(proc.stderr, MAX_ERRORS, err, None), daemon=True)]
+    for reader in readers:
+        reader.start()
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        _kill(proc)
+        proc.wait()
         note = f"the submission did not finish within {timeout:g} s and was stopped"
     finally:
         _RUNNING.discard(proc)
-    if note is None and proc.returncode not in (0, None):
+    oom = bool(group) and group.oom_killed()
+    if group:
+        group.close()          # what the submission left behind holds no pipe open
+    for reader in readers:
+        reader.join(timeout=10)
+    if flooded.is_set():
+        note = (f"the submission wrote more than {MAX_OUTPUT // 2 ** 20} MiB of results and was stopped there; "
+                f"the answers checked before that keep their marks")
+    elif note is None and oom:
+        note = (f"the submission used more than {MEMORY / 2 ** 30:g} GiB of memory (all its processes "
+                f"together) and was stopped; the answers checked before that keep their marks")
+    elif note is None and proc.returncode not in (0, None):
         note = f"the submission's process ended with status {proc.returncode}"
-        if b"bwrap:" in err:
-            note += f" ({err.decode(errors='replace').strip()[-300:]})"
-    return frames(out[:MAX_OUTPUT]), note
+        error = b"".join(err)
+        if b"bwrap:" in error:
+            note += f" ({error.decode(errors='replace').strip()[-300:]})"
+    return frames(b"".join(out)), note
+
+
+MAX_ERRORS = 64 * 2 ** 10          # bytes of the sandbox's error output kept (bwrap's messages)
+
+
+def _kill(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _flood(proc, flooded) -> None:
+    flooded.set()
+    _kill(proc)
+
+
+def _read(stream, cap: int, chunks: list, at_cap) -> None:
+    """Read ``stream`` into ``chunks`` while reading, never more than ``cap`` bytes: at the cap,
+    ``at_cap()`` (kill the sandbox), or with none, read on and drop the rest."""
+    size = 0
+    while True:
+        data = stream.read1(1 << 16)
+        if not data:
+            return
+        if size + len(data) > cap:
+            chunks.append(data[:cap - size])
+            size = cap
+            if at_cap is not None:
+                at_cap()
+                return
+            continue
+        if size < cap:
+            chunks.append(data)
+            size += len(data)
 
 
 def frames(data: bytes) -> list[dict]:

@@ -40,8 +40,9 @@ class Table(str):
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        align = ['style="text-align:right"' if num else 'style="text-align:left"'
-                 for num in self.numeric]
+        align = ['style="text-align:right"' if num else 'style="text-align:left"' for num in self.numeric]
+        # a number is one unbreakable line (class bn-num); text and headers may wrap
+        cell = [f'class="bn-num" {a}' if num else a for a, num in zip(align, self.numeric)]
         # a name of its own: two tables on one page must not be two regions of the same name, so
         # an untitled one is numbered in the order the kernel made them (one kernel a page)
         label = esc(self.title or f"table {self.number}: {', '.join(map(str, self.columns or ['name', 'value']))}",
@@ -52,16 +53,25 @@ class Table(str):
         if self.title:
             out.append(f"<caption>{esc(self.title)}</caption>")
         if self.columns is not None:
-            out.append("<thead><tr>" + "".join(f'<th scope="col" {a}>{esc(c)}</th>'
+            out.append("<thead><tr>" + "".join(f'<th scope="col" {a}>{_breakable(c)}</th>'
                                               for c, a in zip(self.columns, align)) + "</tr></thead>")
         out.append("<tbody>")
         for row in self.rows:
-            cells = [f'<td {a}>{esc(t)}</td>' for t, a in zip(row, align)]
+            cells = [f'<td {a}>{esc(t)}</td>' for t, a in zip(row, cell)]
             if self.columns is None:      # key/value: the key heads its row
-                cells[0] = f'<th scope="row" {align[0]}>{esc(row[0])}</th>'
+                cells[0] = f'<th scope="row" {cell[0]}>{esc(row[0])}</th>'
             out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</tbody></table></div>")
         return "".join(out)
+
+
+def _breakable(header) -> str:
+    """``header`` as HTML that may break after ``_``, ``/`` and ``.`` (``grad_norm_theory``,
+    ``first/last``, ``lib.batchnorm.backward``) as well as at its spaces."""
+    text = html.escape(str(header))
+    for mark in "_/.":
+        text = text.replace(mark, mark + "<wbr>")
+    return text
 
 
 def _cell(value, digits):

@@ -196,11 +196,18 @@ def jacobian_step(formula=jacobian_formula(), *, sizes=SIZES):
 
 
 def jacobian_symbolic(n):
-    """The Jacobian at size n, written with x_hat_1..x_hat_n and s (for display)."""
+    """The Jacobian at size n, written with x_hat_1..x_hat_n and s (for display).
+
+    Shown as the common factor ``1/(n s)`` times a matrix of polynomials
+    (an unevaluated product; ``.doit()`` is the matrix itself): entries that
+    are fractions of fractions would be set in a matrix's small text style.
+    """
     h = sp.Matrix([sp.Symbol(rf"\hat{{x}}_{{{a}}}", real=True) for a in range(1, n + 1)])
     f = jacobian_formula()
-    return sp.Matrix(n, n, lambda a, b: instantiate(
+    jac = sp.Matrix(n, n, lambda a, b: instantiate(
         f.subs({i: a + 1, k: b + 1}), arrays={x_hat: h}, size=(N, n)))
+    factor = 1 / (n * s_sym)
+    return sp.MatMul(factor, sp.ImmutableMatrix(jac.applyfunc(lambda e: sp.expand(e / factor))), evaluate=False)
 
 
 def _jacobian_at(formula, n, xh, root):

@@ -1,0 +1,129 @@
+"""Limits that hold for the sandbox as a whole: its output is capped while it is read, and every
+conversion of a student's answer runs under the time limit. (fast: a stand-in for the sandbox,
+and the runner's functions in this process)"""
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "assignments" / "tools"))
+import runner  # noqa: E402
+import sandbox  # noqa: E402
+
+FLOOD = r'''
+import sys, numpy as np
+sys.path.insert(0, %r)
+import runner
+out = sys.stdout.buffer
+runner.send(out, "q1_params", 0, [[np.zeros(3)]], None)
+block = b"x" * (1 << 20)
+while True:
+    out.write(block)
+'''
+
+
+def test_output_is_capped_while_it_is_read_and_earlier_answers_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_works", lambda: True)
+    monkeypatch.setattr(sandbox, "MAX_OUTPUT", 4 * 2 ** 20)
+    script = FLOOD % str(ROOT / "assignments" / "tools")
+    monkeypatch.setattr(sandbox, "command", lambda *args: [sys.executable, "-c", script])
+    start = time.perf_counter()
+    found, note = sandbox.run(tmp_path, timeout=60)
+    assert time.perf_counter() - start < 30          # stopped at the cap, not at the time limit
+    assert [f["question"] for f in found] == ["q1_params"]
+    assert note and "wrote more than 4 MiB" in note and "keep their marks" in note, note
+
+
+class Endless:
+    def __array__(self, *args, **kwargs):
+        while True:
+            pass
+
+
+class Talkative(Exception):
+    def __str__(self):
+        while True:
+            pass
+
+
+def test_converting_an_answer_is_under_the_time_limit(monkeypatch):
+    monkeypatch.setattr(runner, "CALL_SECONDS", 1)
+    question = {"cases": [{"kind": "value", "name": "answer"}]}
+    groups, error = runner.answer(question, {"answer": Endless()}, {})
+    assert groups is None and "did not finish within 1 s" in error
+
+
+def test_an_exception_that_never_says_what_it_is_costs_two_seconds():
+    start = time.perf_counter()
+    assert runner.describe(Talkative()) == "an exception whose message could not be shown"
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("kind", ["value", "expr"])
+def test_a_sympy_answer_that_never_converts_is_stopped(monkeypatch, kind):
+    monkeypatch.setattr(runner, "CALL_SECONDS", 1)
+
+    class Never:
+        def _sympy_(self):
+            while True:
+                pass
+    case = {"kind": kind, "name": "answer", "points": {"x_1": "1"}}
+    groups, error = runner.answer({"cases": [case]}, {"answer": Never()}, {})
+    assert groups is None and error, error
+
+
+FORKS = r'''
+import os, sys, time
+count = 0
+for _ in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        count += 1
+    except OSError:
+        break
+open(sys.argv[1], "w").write(str(count))
+'''
+
+HOGS = r'''
+import os, sys, time
+for k in range(3):
+    if os.fork() == 0:
+        block = b"x" * (300 * 2 ** 20)
+        time.sleep(2)
+        open(os.path.join(sys.argv[1], f"ok{k}"), "w").write("held")
+        os._exit(0)
+time.sleep(4)
+'''
+
+
+def _group_or_skip():
+    group = sandbox.Cgroup.make(2 ** 30, 8)
+    if group is None:
+        pytest.skip("no cgroup for the grader here: the per-process limits of prlimit apply")
+    group.close()
+
+
+def test_the_processes_of_a_sandbox_are_limited_whoever_grades(tmp_path, monkeypatch):
+    _group_or_skip()
+    monkeypatch.setattr(sandbox, "bwrap_works", lambda: True)
+    count = tmp_path / "count"
+    monkeypatch.setattr(sandbox, "command", lambda *args: [sys.executable, "-c", FORKS, str(count)])
+    sandbox.run(tmp_path, timeout=60)
+    assert int(count.read_text()) < sandbox.PROCESSES, count.read_text()
+
+
+def test_the_memory_of_a_sandbox_is_limited_for_all_its_processes_together(tmp_path, monkeypatch):
+    _group_or_skip()
+    monkeypatch.setattr(sandbox, "bwrap_works", lambda: True)
+    monkeypatch.setattr(sandbox, "MEMORY", 2 ** 29)
+    monkeypatch.setattr(sandbox, "command", lambda *args: [sys.executable, "-c", HOGS, str(tmp_path)])
+    _, note = sandbox.run(tmp_path, timeout=60)
+    held = [p.name for p in tmp_path.glob("ok*")]
+    assert len(held) < 3, held          # 3 x 300 MiB do not fit in 512 MiB together
+    assert note and "more than 0 GiB of memory" not in note and "memory" in note, note
