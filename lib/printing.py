@@ -3,7 +3,8 @@
 :func:`to_latex` is ``sp.latex`` with two additions: chosen symbols and
 indexed bases spelled by templates (``dy[i]`` as dJ/dy_i), and, for the
 matrix formulas of chapters 5 and 6, sums printed in the order they were
-built and negative fractional powers written as powers. Nothing here decides
+built and negative fractional powers written as powers; the identity as I and the
+transpose as v^⊤, as the notation page writes them. Nothing here decides
 what is true; it only decides how a checked object looks.
 """
 from __future__ import annotations
@@ -42,6 +43,17 @@ class _BookPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         template = self._names.get(expr.name)
         return template if template is not None else super()._print_Symbol(expr, style)
+
+    def _print_Identity(self, expr):
+        # the identity as the book writes it, I (sympy's default is a blackboard-bold I)
+        return "I"
+
+    def _print_Transpose(self, expr):
+        # the transpose as the book writes it, v^\top (sympy's default is v^T)
+        text = super()._print_Transpose(expr)
+        if not text.endswith("^{T}"):
+            raise ValueError(f"sympy printed a transpose as {text!r}, not ending in ^{{T}}")
+        return text.removesuffix("^{T}") + r"^{\top}"
 
 
 class _AsBuiltPrinter(_BookPrinter):

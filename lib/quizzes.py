@@ -62,8 +62,8 @@ def _chapter2():
     return [
         _choice("With y = γ ⊙ x̂ + β, the gradient ∂J/∂β_j is", "Σ_i ∂J/∂y_ij", "β_j is added to every "
                 "example of column j, so its gradient sums over the batch.",
-                ("γ_j Σ_i ∂J/∂y_ij", "extra factor gamma: dbeta = dy.sum(axis=0); gamma multiplies x_hat, "
-                 "not beta."),
+                ("γ_j Σ_i ∂J/∂y_ij", "extra factor γ: ∂J/∂β_j sums ∂J/∂y_ij over the batch; γ multiplies x̂, "
+                 "not β."),
                 ("(1/N) Σ_i ∂J/∂y_ij", "a mean instead of a sum: every example's gradient counts in full.")),
         _number(f"How many entries of the {N} × {N} Jacobian ∂x̂/∂x of one column are zero (for a column "
                 f"that is not constant)?", zeros, "none: every x̂_i depends on every x_k through μ and σ².",
@@ -81,9 +81,9 @@ def _chapter3():
                  "are missing.")),
         _choice("What is ∂x̂_i/∂σ², holding x_i and μ fixed?", "-(x_i - μ)(σ² + ε)^(-3/2) / 2",
                 "the power rule on (σ² + ε)^(-1/2).",
-                ("-(x_i - μ)(√(σ² + ε))^(-3/2) / 2", "the exponent -3/2 applies to (sigma^2 + eps), not to "
+                ("-(x_i - μ)(√(σ² + ε))^(-3/2) / 2", "the exponent -3/2 applies to (σ² + ε), not to "
                  "its square root."),
-                ("(x_i - μ)(σ² + ε)^(-3/2) / 2", "sign error: x_hat shrinks as the variance grows.")),
+                ("(x_i - μ)(σ² + ε)^(-3/2) / 2", "sign error: x̂ shrinks as the variance grows.")),
     ]
 
 
@@ -129,8 +129,8 @@ def _chapter6():
                 (3, "P is not invertible: it sends 1 to zero."), digits=1),
         _choice("The simplified gradient (1/s) P ∂J/∂x̂ removes from ∂J/∂x̂", "its mean and its component "
                 "along x̂", "P projects out 1 and x̂.",
-                ("only its mean", "the term x_hat x_hat^T g / N (the path through the variance) is missing."),
-                ("only its component along x̂", "the term 1 1^T g / N (the path through the mean) is "
+                ("only its mean", "the term x̂x̂ᵀg/N (the path through the variance) is missing."),
+                ("only its component along x̂", "the term 11ᵀg/N (the path through the mean) is "
                  "missing.")),
     ]
 
@@ -160,7 +160,7 @@ def _chapter8():
         _number(f"An upstream gradient g with independent, equal-variance entries goes through batch "
                 f"norm (ε = 0) for one column of N = {N}. On average, what fraction of ‖g‖² does P keep?",
                 kept, "trace P / N = (N - 2)/N.",
-                ((N - 1) / N, "about (N-1)/N: only the mean was removed; P also removes the x_hat "
+                ((N - 1) / N, "about (N - 1)/N: only the mean was removed; P also removes the x̂ "
                               "direction."),
                 (1.0, "nothing was removed: P projects out two directions."), digits=3),
         _choice("A column is scaled by a = 10 (with a²σ² far above ε). Its input gradient", "shrinks by a "

@@ -75,10 +75,10 @@ class Visit:
     """One page opened in a fresh browser context, with everything that went wrong recorded."""
 
     def __init__(self, browser, base_url: str, site: Path, path: str, color_scheme="light",
-                 viewport=(1280, 900)):
+                 viewport=(1280, 900), **context_options):
         self.base_url, self.site, self.url = base_url, site, urljoin(base_url, path)
         self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                           color_scheme=color_scheme)
+                                           color_scheme=color_scheme, **context_options)
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.foreign: list[str] = []

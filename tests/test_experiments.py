@@ -107,9 +107,9 @@ def test_table_renders_rows_columns_and_key_values():
     assert lines[1].split() == ["3", "2.766", "small"] and lines[2].split()[:2] == ["256", "0.1424"]
     assert lines[1].startswith("  3  ") and lines[2].startswith("256  ")  # numbers right
     assert lines[1].index("small") == lines[2].index("large") == lines[0].index("regime")
-    cols = E.table({"B": np.array([4, 8]), "rate": np.array([1.74, 1.18])},
-                   ["B", "rate"], digits=2, title="linear")
-    assert cols.splitlines() == ["linear", "B  rate", "4   1.7", "8   1.2"]
+    cols = E.table({"N": np.array([4, 8]), "rate": np.array([1.74, 1.18])},
+                   ["N", "rate"], digits=2, title="linear")
+    assert cols.splitlines() == ["linear", "N  rate", "4   1.7", "8   1.2"]
     kv = E.table({"rank P": 4, "max |P P - P|": 8.3e-17})
     assert kv.splitlines() == ["rank P         4", "max |P P - P|  8.3e-17"]
     with pytest.raises(ValueError, match="no key"):
@@ -231,7 +231,7 @@ def test_batch_noise_degenerate_sizes_explain(N):
 # 4. depth
 # --------------------------------------------------------------------------
 
-def test_linear_bn_growth_rate_is_near_yang_B_minus_2_over_B_minus_3():
+def test_linear_bn_growth_rate_is_near_yang_N_minus_2_over_N_minus_3():
     d = E.depth_rates([8, 16], depth=40, width=128, seeds=(0, 1))
     # finite width biases the rate slightly down; 30% of the excess over 1 allowed
     excess_sim, excess_th = d["simulated"] - 1, d["theory"] - 1
@@ -250,11 +250,11 @@ def test_relu_bn_explodes_faster_than_linear_and_no_bn_does_not_explode():
 
 
 def test_depth_profile_gradient_matches_finite_differences():
-    # a 3-layer ReLU + BN net, B = 5, width 4: compare dJ/dW_1 (norm) with finite differences
+    # a 3-layer ReLU + BN net, N = 5, width 4: compare dJ/dW_1 (norm) with finite differences
     from lib.gradcheck import numerical_gradient
-    depth, B, width, seed = 3, 5, 4, 0
+    depth, N, width, seed = 3, 5, 4, 0
     W_all = depth_mod._depth_weights(depth_mod._MAX_DEPTH, width, seed)[:depth].copy()
-    h0, G = depth_mod._depth_inputs(B, width, seed)
+    h0, G = depth_mod._depth_inputs(N, width, seed)
 
     def loss(W1):
         h = h0
@@ -265,14 +265,14 @@ def test_depth_profile_gradient_matches_finite_differences():
         return float((G * h).sum())
 
     num = numerical_gradient(loss, W_all[0], h=1e-6)
-    d = E.depth_profile(depth, B, activation="relu", width=width, seed=seed)
+    d = E.depth_profile(depth, N, activation="relu", width=width, seed=seed)
     assert d["grad_sq"][0] == pytest.approx((num ** 2).sum(), rel=1e-5)
 
 
-@pytest.mark.parametrize("depth,B,word", [(1, 16, "depth 1"), (10, 1, "batch size 1"),
+@pytest.mark.parametrize("depth,N,word", [(1, 16, "depth 1"), (10, 1, "batch size 1"),
                                            (10, 2, "batch size 2"), (10, 3, "batch size 3")])
-def test_depth_profile_degenerate_settings_explain(depth, B, word):
-    d = E.depth_profile(depth, B)
+def test_depth_profile_degenerate_settings_explain(depth, N, word):
+    d = E.depth_profile(depth, N)
     assert word in d["explanation"]
     assert d["grad_sq"].shape == (depth,)
 

@@ -87,10 +87,10 @@ def test_depth_plot_draws_profile_and_theory(kw):
     assert "simulated" in labels and any("per layer" in lab for lab in labels)
 
 
-@pytest.mark.parametrize("depth,B,word", [(1, 16, "depth 1"), (10, 1, "batch size 1"),
+@pytest.mark.parametrize("depth,N,word", [(1, 16, "depth 1"), (10, 1, "batch size 1"),
                                            (10, 2, "batch size 2")])
-def test_depth_plot_degenerate_settings_explain(depth, B, word):
-    check(P.plot_depth_profile(E.depth_profile(depth, B)), need_points=(B != 1), need_text=word)
+def test_depth_plot_degenerate_settings_explain(depth, N, word):
+    check(P.plot_depth_profile(E.depth_profile(depth, N)), need_points=(N != 1), need_text=word)
 
 
 def test_page_only_figures():

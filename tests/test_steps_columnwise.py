@@ -18,8 +18,8 @@ def test_displays_show_the_formulas_of_the_chapter():
         r"R = x - \mu \mathbf{1}_N = \left(I - \frac{1}{N} \mathbf{1}\right) x")
     assert r"\left(\sigma^{2} + \epsilon\right)^{-3/2} R" in cw.grad_c_step(sizes=[2]).latex()
     shown = cw.columnwise_step(sizes=[2]).latex()
-    assert shown.endswith(r"\left(I - \frac{1}{N} \mathbf{1}\right)^{T} \left(\frac{\partial c}"
-                          r"{\partial R} R^{T} + c I\right) \frac{\partial J}{\partial \hat{x}}")
+    assert shown.endswith(r"\left(I - \frac{1}{N} \mathbf{1}\right)^{\top} \left(\frac{\partial c}"
+                          r"{\partial R} R^{\top} + c I\right) \frac{\partial J}{\partial \hat{x}}")
 
 
 # --------------------------------------------------------------------------

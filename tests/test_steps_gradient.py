@@ -56,7 +56,7 @@ def test_delta_means_what_its_formula_says(monkeypatch):
 def test_the_printed_left_side_is_the_computed_one():
     # the left side is a general object evaluated on the components, not a typed label
     assert gr.trace_step(sizes=[2]).latex().startswith(r"\operatorname{tr}\left(P \right)")
-    assert gr.trace_sq_step(sizes=[2]).latex().startswith(r"\operatorname{tr}\left(P^{T} P \right)")
+    assert gr.trace_sq_step(sizes=[2]).latex().startswith(r"\operatorname{tr}\left(P^{\top} P \right)")
     with pytest.raises(StepError):                     # tr P is not N - 2 + delta^2
         gr.trace_step(gr.trace_sq_formula(), sizes=[2])
 

@@ -24,8 +24,8 @@ def test_the_checks_use_arbitrary_functions():
 
 def test_displayed_lemma_is_the_checked_matrix_expression():
     shown = L.lemma_step(sizes=[2]).latex()
-    assert shown == (r"\frac{\partial f}{\partial v} = \left(c(v) \mathbb{I} + "
-                     r"\frac{\partial c}{\partial v} v^{T}\right) \frac{\partial f}{\partial u}")
+    assert shown == (r"\frac{\partial f}{\partial v} = \left(c(v) I + "
+                     r"\frac{\partial c}{\partial v} v^{\top}\right) \frac{\partial f}{\partial u}")
 
 
 @pytest.mark.parametrize("wrong", [

@@ -1,7 +1,10 @@
 """Substitutions made from the repository's own files, so that nothing is typed twice.
 
 * ``{{ how_to_cite }}``: the citation of the book, written from ``CITATION.cff``;
-* ``{{ repository }}``, the one repository address of ``_config.yml`` (``repository.url``).
+* ``{{ repository }}``, the one repository address of ``_config.yml`` (``repository.url``);
+* ``{{ pdf_link }}``, a link to the PDF edition where the deploy workflow publishes it (the
+  site's address on GitHub Pages, from ``repository.url``): ``make book`` builds no PDF, so a
+  link into the local site would lead nowhere until ``make pdf`` has run.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import importlib.util
 from pathlib import Path
 
 import yaml
+from notebooks import site_url
 
 
 def _citation_file(app) -> Path:
@@ -31,10 +35,17 @@ def how_to_cite(cff: dict) -> str:
             f"<{cff.get('repository-code', '')}>")
 
 
+def pdf_name(app) -> str:
+    """The PDF edition's file name: the LaTeX target of ``_config.yml``, ``.tex`` made ``.pdf``."""
+    book = yaml.safe_load((Path(app.srcdir) / "_config.yml").read_text())
+    return Path(book["latex"]["latex_documents"]["targetname"]).with_suffix(".pdf").name
+
+
 def substitutions(app, config):
     cff = yaml.safe_load(_citation_file(app).read_text())
     repo = (config.html_theme_options or {}).get("repository_url", "")
-    subs = {"how_to_cite": how_to_cite(cff), "repository": repo}
+    subs = {"how_to_cite": how_to_cite(cff), "repository": repo,
+            "pdf_link": f'<a href="{site_url(repo)}{pdf_name(app)}">one PDF</a>'}
     config.myst_substitutions = {**(config.myst_substitutions or {}), **subs}
 
 

@@ -3,7 +3,7 @@
 Deep fully connected networks with batch norm and no skip connections have
 exploding gradients at initialization (Yang et al. 2019): going from the
 output towards the input, the squared norm of the weight gradient grows by a
-factor (B - 2)/(B - 3) a layer in a linear network, more with ReLU.
+factor (N - 2)/(N - 3) a layer in a linear network, more with ReLU.
 """
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ RELU_RATE_LIMIT = math.pi / (math.pi - 1)
 a deep ReLU network with batch norm at initialization (Yang et al. 2019)."""
 
 
-def yang_linear_rate(B):
-    """(B - 2)/(B - 3): per-layer growth of the squared gradient norm in a deep
-    linear network with batch norm at initialization (Yang et al. 2019), B >= 4."""
-    B = int_arg("B", B, 4)
-    return (B - 2) / (B - 3)
+def yang_linear_rate(N):
+    """(N - 2)/(N - 3): per-layer growth of the squared gradient norm in a deep
+    linear network with batch norm at initialization (Yang et al. 2019), N >= 4."""
+    N = int_arg("N", N, 4)
+    return (N - 2) / (N - 3)
 
 
 @cached(8)
@@ -37,20 +37,20 @@ def _depth_weights(depth, width, seed):
 
 
 @cached(32)
-def _depth_inputs(B, width, seed):
-    rng = np.random.default_rng([seed, width, B, 1])
-    return rng.normal(size=(B, width)), rng.normal(size=(B, width))
+def _depth_inputs(N, width, seed):
+    rng = np.random.default_rng([seed, width, N, 1])
+    return rng.normal(size=(N, width)), rng.normal(size=(N, width))
 
 
 _MAX_DEPTH = 200
 
 
 @cached(64)
-def _depth_run(depth, B, activation, batchnorm, width, seed):
+def _depth_run(depth, N, activation, batchnorm, width, seed):
     """Squared Frobenius norms of dJ/dW_l, l = 1..depth, for one network (BN eps 1e-5)."""
     W_all = _depth_weights(_MAX_DEPTH, width, seed)
     gain = math.sqrt(2.0) if activation == "relu" and not batchnorm else 1.0
-    h, G = _depth_inputs(B, width, seed)
+    h, G = _depth_inputs(N, width, seed)
     layers = []                               # (input h, BN scale s, x_hat, ReLU mask)
     for l in range(depth):
         z = h @ W_all[l] * gain
@@ -101,8 +101,8 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
     Gaussian, batch_size x width. Deep networks with batch norm and no skip
     connections have exploding gradients at initialization (Yang et al.
     2019): going from the output to the input, ||dJ/dW_l||^2 grows by a
-    factor (B - 2)/(B - 3) a layer for linear networks, more for ReLU
-    (tending to pi/(pi - 1) as B grows).
+    factor (N - 2)/(N - 3) a layer for linear networks, more for ReLU
+    (tending to pi/(pi - 1) as N grows).
 
     Parameters
     ----------
@@ -130,48 +130,48 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
         output towards the input; a fit of log ``grad_sq`` against l), or
         None when depth < 4;
     ``rate_theory``
-        (B - 2)/(B - 3) for linear + BN (B >= 4); 1 without BN; None for
-        ReLU + BN (only its large-B limit is known in closed form);
+        (N - 2)/(N - 3) for linear + BN (N >= 4); 1 without BN; None for
+        ReLU + BN (only its large-N limit is known in closed form);
     ``rate_limit``
-        the large-B limit: 1 for linear + BN, pi/(pi - 1) for ReLU + BN,
+        the large-N limit: 1 for linear + BN, pi/(pi - 1) for ReLU + BN,
         1 without BN;
     ``first_over_last``
         ||dJ/dW_1||^2 / ||dJ/dW_depth||^2, the growth over the whole depth;
     ``explanation``
-        a sentence for degenerate settings (depth 1, B <= 3 with BN), else None.
+        a sentence for degenerate settings (depth 1, N <= 3 with BN), else None.
     """
     depth = int_arg("depth", depth, 1)
     if depth > _MAX_DEPTH:
         raise ValueError(f"depth must be <= {_MAX_DEPTH}, got {depth}")
-    B = int_arg("batch_size", batch_size, 1)
+    N = int_arg("batch_size", batch_size, 1)
     activation = choice_arg("activation", activation, ("linear", "relu"))
     batchnorm = bool_arg("batchnorm", batchnorm)
     width = int_arg("width", width, 2)
     seed = int_arg("seed", seed, 0)
-    grad_sq = _depth_run(depth, B, activation, batchnorm, width, seed).copy()
+    grad_sq = _depth_run(depth, N, activation, batchnorm, width, seed).copy()
     rate = _fit_rate(grad_sq) if depth >= 4 else None
     if batchnorm:
         limit = 1.0 if activation == "linear" else RELU_RATE_LIMIT
-        theory = yang_linear_rate(B) if activation == "linear" and B >= 4 else None
+        theory = yang_linear_rate(N) if activation == "linear" and N >= 4 else None
     else:
         limit, theory = 1.0, 1.0
     explanation = None
-    if batchnorm and B == 1:
+    if batchnorm and N == 1:
         explanation = ("batch size 1: every channel is its own mean, the BN output is beta whatever "
                        "the input, and every gradient below the last layer is zero.")
         rate = None
-    elif batchnorm and B == 2:
+    elif batchnorm and N == 2:
         explanation = ("batch size 2: BN maps any two values to -1 and +1, so its output does not "
                        "depend on its input and the gradient vanishes (up to eps) below the last layer.")
         rate = None
-    elif batchnorm and B == 3 and activation == "linear":
-        explanation = ("batch size 3: the theory's rate (B-2)/(B-3) is infinite - the expected squared "
+    elif batchnorm and N == 3 and activation == "linear":
+        explanation = ("batch size 3: the theory's rate (N-2)/(N-3) is infinite - the expected squared "
                        "gradient is unbounded, and one simulation shows erratic jumps.")
     elif depth == 1:
         explanation = "depth 1: a single layer, so there is no growth from layer to layer to measure."
     elif depth < 4:
         explanation = "depth < 4: too few layers to fit a growth rate; try a deeper network."
-    return {"depth": depth, "batch_size": B, "activation": activation, "batchnorm": batchnorm,
+    return {"depth": depth, "batch_size": N, "activation": activation, "batchnorm": batchnorm,
             "width": width, "layer": np.arange(1, depth + 1), "grad_sq": grad_sq,
             "rate": rate, "rate_theory": theory, "rate_limit": limit,
             "first_over_last": float(grad_sq[0] / grad_sq[-1]) if grad_sq[-1] > 0 else math.inf,
@@ -181,32 +181,32 @@ def depth_profile(depth, batch_size, *, activation="linear", batchnorm=True, wid
 def depth_rates(batch_sizes, *, depth=40, activation="linear", width=128, seeds=(0, 1, 2, 3, 4)):
     """Simulated per-layer growth rates with batch norm, for several batch sizes.
 
-    For each B, the rate of :func:`depth_profile` averaged (geometric mean)
+    For each N, the rate of :func:`depth_profile` averaged (geometric mean)
     over ``seeds`` (one network each), with its standard error across seeds.
 
     Returns
     -------
-    dict with ``B``, ``simulated``, ``stderr``, ``theory``
-    ((B - 2)/(B - 3) for linear, nan for ReLU), ``seeds`` and ``per_seed``
-    (B x seeds: each network's rate).
+    dict with ``N``, ``simulated``, ``stderr``, ``theory``
+    ((N - 2)/(N - 3) for linear, nan for ReLU), ``seeds`` and ``per_seed``
+    (N x seeds: each network's rate).
     """
-    Bs = [int_arg("batch_sizes[k]", b, 4) for b in batch_sizes]
+    Ns = [int_arg("batch_sizes[k]", b, 4) for b in batch_sizes]
     sims, errs, per_seed = [], [], []
-    for B in Bs:
-        logs = [math.log(_fit_rate(_depth_run(depth, B, activation, True, width, s))) for s in seeds]
+    for N in Ns:
+        logs = [math.log(_fit_rate(_depth_run(depth, N, activation, True, width, s))) for s in seeds]
         per_seed.append(np.exp(logs))
         sims.append(math.exp(np.mean(logs)))
         errs.append(sims[-1] * np.std(logs, ddof=1) / math.sqrt(len(logs)) if len(logs) > 1 else math.nan)
-    theory = [yang_linear_rate(B) if activation == "linear" else math.nan for B in Bs]
-    return {"B": np.array(Bs), "simulated": np.array(sims), "stderr": np.array(errs),
+    theory = [yang_linear_rate(N) if activation == "linear" else math.nan for N in Ns]
+    return {"N": np.array(Ns), "simulated": np.array(sims), "stderr": np.array(errs),
             "theory": np.array(theory), "activation": activation, "depth": depth, "width": width,
             "seeds": tuple(seeds), "per_seed": np.array(per_seed)}
 
 
 def depth_claims(rates, smallest=6, within=0.05):
-    """Chapter 8's claims about :func:`depth_rates` (linear): for B >= ``smallest``, the
-    simulated rate is within ``within`` of (B - 2)/(B - 3), and its excess over 1 falls
-    short of the theory's. Per seed, the mean over those B.
+    """Chapter 8's claims about :func:`depth_rates` (linear): for N >= ``smallest``, the
+    simulated rate is within ``within`` of (N - 2)/(N - 3), and its excess over 1 falls
+    short of the theory's. Per seed, the mean over those N.
 
     Returns ``(claims, numbers)``: a dict of :class:`lib.claims.Claim` and the
     glued numbers (``shortfall``: by how much the excess falls short, as a fraction).
@@ -214,18 +214,18 @@ def depth_claims(rates, smallest=6, within=0.05):
     from lib.claims import Claim
 
     if rates["activation"] != "linear":
-        raise ValueError("depth_claims compares with (B - 2)/(B - 3): pass linear depth_rates")
-    keep = rates["B"] >= smallest
+        raise ValueError("depth_claims compares with (N - 2)/(N - 3): pass linear depth_rates")
+    keep = rates["N"] >= smallest
     sim, theory = rates["per_seed"][keep], rates["theory"][keep][:, None]
     ratio, excess = (sim / theory).mean(axis=0), ((sim - 1) / (theory - 1)).mean(axis=0)
     exp = f"lib.experiments.depth_rates(depth={rates['depth']})"
     common = dict(chapter=8, experiment=exp, seeds=rates["seeds"])
     found = {
-        "close": Claim(key="grad-rate-close", statement=f"for B >= {smallest} the linear rate is within "
-                       f"{within:.0%} of (B-2)/(B-3)", quantity="simulated / theory, mean over B",
+        "close": Claim(key="grad-rate-close", statement=f"for N >= {smallest} the linear rate is within "
+                       f"{within:.0%} of (N-2)/(N-3)", quantity="simulated / theory, mean over N",
                        values=tuple(ratio), low=1 - within, high=1 + within, **common),
         "short": Claim(key="grad-rate-short", statement="its excess over 1 falls short of the theory's",
-                       quantity="(simulated - 1)/(theory - 1), mean over B", values=tuple(excess),
+                       quantity="(simulated - 1)/(theory - 1), mean over N", values=tuple(excess),
                        high=1.0, **common)}
     return found, {"smallest": smallest, "within": 100 * within,
                    "shortfall": 100 * float(1 - excess.mean())}
@@ -240,24 +240,24 @@ def _ratio_of_means(num, den):
 def heuristic_factors(batch_sizes, *, n_samples=20000, seed=0):
     """The two factors of the depth heuristic, by simulation, against their exact values.
 
-    For a column z ~ N(0, I_B) of pre-activations and an upstream gradient that already
-    lies in the space perpendicular to 1_B (g = centred N(0, I_B)):
+    For a standard normal column z of N pre-activations and an upstream gradient that already
+    lies in the space perpendicular to 1_N (g a centred standard normal column):
 
-    * ``energy``: E||P g||^2 / E||g||^2 (eps = 0), exactly (B - 2)/(B - 1);
-    * ``inverse``: E[1/s^2] E[s^2] for s^2 = ||z - mean(z)||^2 / B, a scaled
-      chi^2_{B-1} variable, exactly (B - 1)/(B - 3) (finite variance only for B >= 6).
+    * ``energy``: E||P g||^2 / E||g||^2 (eps = 0), exactly (N - 2)/(N - 1);
+    * ``inverse``: E[1/s^2] E[s^2] for s^2 = ||z - mean(z)||^2 / N, a scaled
+      chi^2_{N-1} variable, exactly (N - 1)/(N - 3) (finite variance only for N >= 6).
 
-    Returns a dict with ``B`` and, for each factor, ``simulated``, ``stderr``,
+    Returns a dict with ``N`` and, for each factor, ``simulated``, ``stderr``,
     ``theory`` and ``z`` = |simulated - theory| / stderr.
     """
-    Bs = np.asarray([int_arg("batch_sizes[k]", b, 6) for b in batch_sizes])
+    Ns = np.asarray([int_arg("batch_sizes[k]", b, 6) for b in batch_sizes])
     n = int_arg("n_samples", n_samples, 100)
     rng = np.random.default_rng(seed)
-    out = {"B": Bs, "n_samples": n}
+    out = {"N": Ns, "n_samples": n}
     energy, inverse = [], []
-    for B in Bs:
-        z = rng.normal(size=(B, n))
-        g = rng.normal(size=(B, n))
+    for N in Ns:
+        z = rng.normal(size=(N, n))
+        g = rng.normal(size=(N, n))
         g -= g.mean(axis=0)
         x_hat, var, _ = normalize(z, 0, 0.0)
         Pg = input_grad(g, x_hat, 1.0)
@@ -267,8 +267,8 @@ def heuristic_factors(batch_sizes, *, n_samples=20000, seed=0):
         cov = np.cov(np.vstack([1 / s2, s2]))
         se = math.sqrt((m2 ** 2 * cov[0, 0] + m1 ** 2 * cov[1, 1] + 2 * m1 * m2 * cov[0, 1]) / n)
         inverse.append((m1 * m2, se))
-    for name, sims, theory in (("energy", energy, (Bs - 2) / (Bs - 1)),
-                               ("inverse", inverse, (Bs - 1) / (Bs - 3))):
+    for name, sims, theory in (("energy", energy, (Ns - 2) / (Ns - 1)),
+                               ("inverse", inverse, (Ns - 1) / (Ns - 3))):
         sim, err = np.array([v for v, _ in sims]), np.array([e for _, e in sims])
         out[name] = {"simulated": sim, "stderr": err, "theory": theory,
                      "z": np.abs(sim - theory) / err}

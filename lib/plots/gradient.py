@@ -130,7 +130,7 @@ def plot_depth_profile(data, ax=None):
     ax0.semilogy(layer[positive], gsq[positive], "o-", color=BLUE, ms=3, label="simulated")
     rate = data["rate_theory"] if data["rate_theory"] is not None else data["rate_limit"]
     if layer.size > 1 and rate is not None:
-        which = "theory" if data["rate_theory"] is not None else "large-B limit"
+        which = "theory" if data["rate_theory"] is not None else "large-N limit"
         anchor = gsq[-1] if gsq[-1] > 0 else gsq[positive][-1]
         line = anchor * float(rate) ** (layer[-1] - layer)
         ax0.semilogy(layer, line, "--", color=GREY, label=f"{which}: ×{rate:.3f} per layer")
@@ -200,27 +200,27 @@ def plot_training(runs, ax=None):
 
 
 def plot_depth_rates(datasets, ax=None):
-    """Simulated per-layer growth against batch size, with (B-2)/(B-3) and pi/(pi-1).
+    """Simulated per-layer growth against batch size, with (N-2)/(N-3) and pi/(pi-1).
 
     ``datasets`` is a list of dicts from ``depth_rates`` (e.g. linear and ReLU).
     """
     if isinstance(datasets, dict):
         datasets = [datasets]
     for d in datasets:
-        require(d, ("B", "simulated", "stderr", "theory", "activation"), "depth_rates")
+        require(d, ("N", "simulated", "stderr", "theory", "activation"), "depth_rates")
     fig, axes = axes_of(ax, 1)
     a = axes[0]
     colors = {"linear": BLUE, "relu": ORANGE}
-    Bmax = max(int(d["B"].max()) for d in datasets)
-    fine = np.linspace(4.2, Bmax, 300)
-    a.plot(fine, (fine - 2) / (fine - 3), color=BLUE, lw=1, label="(B − 2)/(B − 3), linear")
+    Nmax = max(int(d["N"].max()) for d in datasets)
+    fine = np.linspace(4.2, Nmax, 300)
+    a.plot(fine, (fine - 2) / (fine - 3), color=BLUE, lw=1, label="(N − 2)/(N − 3), linear")
     a.axhline(RELU_RATE_LIMIT, color=ORANGE, lw=1, ls="--", label="π/(π − 1), ReLU limit")
     for d in datasets:
-        a.errorbar(d["B"], d["simulated"], yerr=2 * np.nan_to_num(d["stderr"]), fmt="o",
+        a.errorbar(d["N"], d["simulated"], yerr=2 * np.nan_to_num(d["stderr"]), fmt="o",
                    color=colors.get(d["activation"], GREY), ms=4,
                    label=f"simulated, {d['activation']}")
     a.set_xscale("log")
-    a.set_xlabel("batch size B")
+    a.set_xlabel("batch size N")
     a.set_ylabel("growth of ‖∂J/∂W‖² per layer")
     a.set_title("gradient explosion with batch norm at initialization", fontsize=9)
     a.legend(fontsize=7)

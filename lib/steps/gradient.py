@@ -257,9 +257,10 @@ def sgd_norm_formula():
 @step_function
 def sgd_norm_step(formula=sgd_norm_formula(), *, sizes=SIZES) -> Step:
     """An SGD step on a scale-invariant weight cannot shrink it: for any v, nabla = the part
+    of v orthogonal to w, and ||w - eta nabla||^2 is compared with ``formula``.
 
     Shown in chapter 8, equation {eq}`eq-grad-sgd`.
-    of v orthogonal to w, and ||w - eta nabla||^2 is compared with ``formula``."""
+    """
     step = add(W, mul(-ETA, NABLA))
     lhs = mul(sp.Transpose(step), step)
 

@@ -129,6 +129,8 @@ def _replacements(info, par, gam, dY, x, Mi):
 def layout_step(formula=general_formula(), *, layout, shape, G=None, name=None):
     """Check the backward formula for one layout at explicit sizes.
 
+    Shown in chapter 7, equation {eq}`eq-layouts-step`; chapter 7, equation {eq}`eq-layouts-spatial`.
+
     Parameters
     ----------
     formula : sympy expression
@@ -143,12 +145,11 @@ def layout_step(formula=general_formula(), *, layout, shape, G=None, name=None):
 
     Returns
     -------
-    Step, whose two sides are the entries of ``x``: the truth (derivatives
-    of the forward pass) and the formula instantiated at the layout's M on
-    every group; its ``seconds`` include building and differentiating the
-    forward pass.
-
-    Shown in chapter 7, equation {eq}`eq-layouts-step`; chapter 7, equation {eq}`eq-layouts-spatial`.
+    Step
+        Its two sides are the entries of ``x``: the truth (derivatives of the
+        forward pass) and the formula instantiated at the layout's M on every
+        group; its ``seconds`` include building and differentiating the
+        forward pass.
     """
     start = time.perf_counter()
     work, axes, param_axes = layout_axes(layout, shape, G)

@@ -161,9 +161,10 @@ def staged_backward(n, nodes=NODES):
 @step_function
 def staged_step(formula=NODES, *, sizes=SIZES):
     """The staged backward, built from the table ``formula``, equals differentiating
+    the forward pass (N = 2..5).
 
     Shown in chapter 3, equation {eq}`eq-rowwise-staged`.
-    the forward pass (N = 2..5)."""
+    """
     def build(n):
         B, dy, (dx, dgamma, dbeta) = staged_backward(n, formula)
         J = sum(dy[a] * B.Y[a, 0] for a in range(n))

@@ -130,7 +130,7 @@ def depth_widget(depth: int = 50, batch_size: int = 8, activation: str = "linear
     return SliderFigure(
         name="depth", title="Gradient norm through a deep network at initialization",
         controls=[Control("depth", "depth", DEPTHS, default=depth, static_values=STATIC_DEPTHS),
-                  Control("batch_size", "batch size B", DEPTH_BATCH_SIZES, default=batch_size,
+                  Control("batch_size", "batch size N", DEPTH_BATCH_SIZES, default=batch_size,
                           static_values=STATIC_DEPTH_BATCH_SIZES),
                   Control("activation", "activation", ("linear", "relu"), default=activation),
                   Control("batchnorm", "batch norm", (True, False), default=batchnorm,
