@@ -10,7 +10,7 @@ g, x_hat, k, j, d, r = R.g, R.x_hat, R.k, R.j, R.d, R.r
 
 def test_every_step_holds():
     steps = R.all_steps()
-    assert len(steps) == 7 and all(s.sizes for s in steps)
+    assert len(steps) == 9 and all(s.sizes for s in steps)
 
 
 @pytest.mark.parametrize("wrong", [
@@ -51,3 +51,16 @@ def test_wrong_closed_forms_fail(case, wrong):
 def test_an_unknown_case_is_named():
     with pytest.raises(ValueError, match="unknown case 'resnet'"):
         R.recursion_step(R.V0, case="resnet")
+
+
+def test_the_relu_constant_is_not_the_second_moment_alone():
+    with pytest.raises(StepError, match="ReLU constant"):
+        R.relu_gain_step(sp.Integer(2))                       # 1/E[phi^2], forgetting the mean
+    with pytest.raises(StepError, match="ReLU constant"):
+        R.relu_gain_step(sp.pi / (sp.pi - 2))
+
+
+def test_the_power_law_is_only_the_products_asymptote():
+    """((v0 + L)/(v0 + l))^c is what the product tends to, not what it equals."""
+    with pytest.raises(StepError, match="product over blocks"):
+        R.product_step(((R.V0 + R.L_) / (R.V0 + R.l)) ** R.CB, sizes=[2])

@@ -28,7 +28,8 @@ from lib.symbolic import (EPS, check_sizes, check_step, instantiate, step_functi
 __all__ = ["d", "k", "j", "r", "l", "g", "x_hat", "DELTA", "V", "C", "V0", "ALPHA",
            "rms_formula", "rms_trace_formula", "rms_eigen_formula", "block_variance_formula",
            "RECURSIONS", "rms_backward_step", "rms_trace_step", "rms_eigen_step",
-           "block_variance_step", "recursion_step", "all_steps"]
+           "block_variance_step", "recursion_step", "relu_gain_formula", "relu_gain_step",
+           "product_formula", "product_step", "CB", "all_steps"]
 
 d = sp.Symbol("d", integer=True, positive=True)
 k, j = sp.symbols("k j", integer=True, positive=True)
@@ -199,4 +200,52 @@ def recursion_step(formula=RECURSIONS["batch norm in the branch"][2], *, case="b
 def all_steps():
     """The checks of the residual chapter, as the page runs them."""
     return ([rms_backward_step(), rms_trace_step(), rms_eigen_step(), block_variance_step()]
-            + [recursion_step(f, case=case) for case, (_, _, f) in RECURSIONS.items()])
+            + [recursion_step(f, case=case) for case, (_, _, f) in RECURSIONS.items()]
+            + [relu_gain_step(), product_step()])
+
+
+# --------------------------------------------------------------------------
+# the gradient through a block: the ReLU constant and the product over blocks
+# --------------------------------------------------------------------------
+
+CB = sp.Symbol("c", positive=True)
+M_, L_ = sp.symbols("m L", integer=True, nonnegative=True)
+
+
+def relu_gain_formula():
+    """E[relu(z)^2] / Var(relu(z)) for z ~ N(0, 1): pi/(pi - 1)."""
+    return sp.pi / (sp.pi - 1)
+
+
+@step_function
+def relu_gain_step(formula=relu_gain_formula()):
+    """The second moment of relu(z) over its variance, z standard normal, by exact integrals.
+
+    Shown in the residual chapter, equation {eq}`eq-res-relu`.
+    """
+    z = sp.Symbol("z", real=True)
+    density = sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi)
+    m1, m2 = (sp.integrate(z ** p * density, (z, 0, sp.oo)) for p in (1, 2))
+    step = check_step("the ReLU constant", m2 / (m2 - m1 ** 2), formula, sizes="z ~ N(0, 1)")
+    step.display = (r"\frac{\mathbb E[\phi(z)^2]}{\operatorname{Var}\phi(z)} = " + sp.latex(formula))
+    return step
+
+
+def product_formula():
+    """prod_{m=l}^{L-1} (1 + c/(v_0 + m)) as a ratio of rising factorials."""
+    return sp.rf(V0 + l + CB, L_ - l) / sp.rf(V0 + l, L_ - l)
+
+
+@step_function
+def product_step(formula=product_formula(), *, sizes=SIZES):
+    """The growth of the squared gradient from block L down to block l, when block m
+    multiplies it by 1 + c/(v_0 + m), for L - l in ``sizes`` (l, v_0 and c symbolic).
+
+    Shown in the residual chapter, equation {eq}`eq-res-product`.
+    """
+    def build(n):
+        truth = sp.Mul(*[sp.together(1 + CB / (V0 + l + i)) for i in range(n)])
+        return truth, sp.expand_func(formula.subs(L_, l + n))
+    lhs = sp.Product(1 + CB / (V0 + M_), (M_, l, L_ - 1))
+    return check_sizes("the product over blocks", build, sizes, symbol="L - l",
+                       display=sp.latex(lhs) + " = " + sp.latex(formula))
