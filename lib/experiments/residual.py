@@ -29,7 +29,8 @@ from lib.experiments.args import cached, choice_arg, int_arg, real_arg
 from lib.experiments.depth import RELU_RATE_LIMIT
 from lib.norms import input_grad, normalize
 
-__all__ = ["ARCHITECTURES", "MAX_DEPTH", "THEORY", "profile", "growth_fit", "growth_rates"]
+__all__ = ["ARCHITECTURES", "SCALED", "MAX_DEPTH", "THEORY", "profile", "growth_fit", "growth_rates",
+           "last_layer_scaling", "skip_variance"]
 
 ARCHITECTURES = ("plain", "plain+bn", "residual", "skipinit", "residual+bn", "pre-ln", "post-ln")
 """The architectures :func:`profile` knows."""
@@ -125,15 +126,15 @@ def _backward(arch, delta, cache, W1, W2, alpha):
 @cached(256)
 def _run(arch, depth, batch_size, width, alpha, seed):
     """Squared norms of dJ/dx_l (l = 0..depth-1, the input of block l + 1) and of dJ/dW of
-    each block's last weight; and the batch variance of x_l, averaged over features."""
+    each block's last weight; and the mean square of x_l (over the batch and the features)."""
     W = _weights(MAX_DEPTH, width, seed)
     x, G = _inputs(batch_size, width, seed)
     caches, var = [], np.empty(depth + 1)
     for i in range(depth):
-        var[i] = x.var(axis=0).mean()
+        var[i] = (x * x).mean()
         x, c = _forward(arch, x, W[0, i], W[1, i], alpha)
         caches.append(c)
-    var[depth] = x.var(axis=0).mean()
+    var[depth] = (x * x).mean()
     final = None
     if arch == "pre-ln":                                      # the stack's final layer norm
         x, final = _norm(x, 1)
@@ -181,8 +182,9 @@ def profile(architecture, depth, *, batch_size=32, width=64, branch_scale=None, 
     dict with ``architecture``, ``depth``, ``batch_size``, ``width``, ``branch_scale``,
     ``layer`` (1 ... depth), ``stream_sq`` (the squared norm of dJ/dx at the input of each
     block: the gradient the skip path carries), ``weight_sq`` (the squared norm of the
-    gradient of each block's last weight matrix), ``variance`` (the batch variance of x_l,
-    l = 0 ... depth, averaged over features) and ``first_over_last``
+    gradient of each block's last weight matrix), ``mean_square`` (of x_l over the batch and
+    the features, l = 0 ... depth: the variance of a centred stream, the quantity He's
+    initialization keeps) and ``first_over_last``
     (``stream_sq[0] / stream_sq[-1]``).
     """
     arch, depth, B, width, alpha, seed = _check(architecture, depth, batch_size, width,
@@ -190,7 +192,7 @@ def profile(architecture, depth, *, batch_size=32, width=64, branch_scale=None, 
     stream, weight, var = _run(arch, depth, B, width, 1.0 if alpha is None else alpha, seed)
     return {"architecture": arch, "depth": depth, "batch_size": B, "width": width,
             "branch_scale": alpha, "layer": np.arange(1, depth + 1), "stream_sq": stream.copy(),
-            "weight_sq": weight.copy(), "variance": var.copy(),
+            "weight_sq": weight.copy(), "mean_square": var.copy(),
             "first_over_last": float(stream[0] / stream[-1])}
 
 
@@ -237,7 +239,7 @@ def growth_rates(architectures=ARCHITECTURES, *, depth=100, batch_size=32, width
 
     ``branch_scale`` applies to the architectures of :data:`SCALED` (default: theirs).
     For each architecture, :func:`growth_fit` on every seed's :func:`profile` (v0 = the
-    input's variance), and the t interval at ``level`` over the seeds of the rate and of the
+    input's mean square), and the t interval at ``level`` over the seeds of the rate and of the
     exponent. ``kind`` is ``"flat"`` when the rate's interval holds 1, else the fit with the
     smaller mean residual (``"exponential"`` or ``"power law"``); ``wins`` counts the seeds
     on which that fit has the smaller residual.
@@ -255,7 +257,7 @@ def growth_rates(architectures=ARCHITECTURES, *, depth=100, batch_size=32, width
         runs = [profile(arch, depth, batch_size=batch_size, width=width,
                         branch_scale=branch_scale if arch in SCALED else None, seed=s)
                 for s in seeds]
-        fits = [growth_fit(p["stream_sq"], p["variance"][0]) for p in runs]
+        fits = [growth_fit(p["stream_sq"], p["mean_square"][0]) for p in runs]
         rate, rate_pm = _interval([f["rate"] for f in fits], level)
         expo, expo_pm = _interval([f["exponent"] for f in fits], level)
         exp_won = [f["exp_residual"] < f["power_residual"] for f in fits]
@@ -273,3 +275,53 @@ def growth_rates(architectures=ARCHITECTURES, *, depth=100, batch_size=32, width
                      "kind": kind, "wins": wins, "seeds": len(seeds),
                      "theory_kind": theory_kind, "theory": theory})
     return rows
+
+
+def last_layer_scaling(architecture, depths=(6, 12, 25, 50, 100), *, batch_size=32, width=64,
+                       seeds=range(5), level=0.95):
+    """How the gradient of the last block's last weight scales with the depth L.
+
+    For each seed, the slope of ``log weight_sq[-1]`` against ``log L`` over ``depths``
+    (Xiong et al. 2020 bound it by a constant for post-LN and by a multiple of
+    :math:`1/\\sqrt L` in norm, so :math:`1/L` squared, for pre-LN).
+
+    Returns a dict with ``architecture``, ``depths``, ``last_sq`` (mean over seeds, one
+    value a depth), ``slope`` and ``slope_pm`` (the t interval's half-width at ``level``).
+    """
+    seeds = tuple(int_arg("seeds[k]", s, 0) for s in seeds)
+    if len(seeds) < 2:
+        raise ValueError(f"an interval needs at least 2 seeds, got {len(seeds)}")
+    depths = [int_arg("depths[k]", L, 1) for L in depths]
+    last = np.array([[profile(architecture, L, batch_size=batch_size, width=width, seed=s)["weight_sq"][-1]
+                      for L in depths] for s in seeds])
+    slopes = [np.polyfit(np.log(depths), np.log(row), 1)[0] for row in last]
+    slope, pm = _interval(slopes, level)
+    return {"architecture": architecture, "depths": np.array(depths), "last_sq": last.mean(axis=0),
+            "slope": slope, "slope_pm": pm}
+
+
+def skip_variance(architecture, *, depth=100, batch_size=32, width=64, branch_scale=None,
+                  seeds=range(5), level=0.95):
+    """How the mean square v_l of the skip path grows block by block, over ``seeds``.
+
+    With batch norm in the branch (``residual+bn``) or layer norm before it (``pre-ln``)
+    each block adds about 1: the fitted ``step`` is the slope of v_l against l. Otherwise
+    the fitted ``factor`` is exp of the slope of log v_l against l (2 for ``residual``,
+    1 + alpha^2 for ``skipinit``). Returns a dict with ``architecture``, ``branch_scale``,
+    ``fit`` ("step" or "factor"), ``value``, ``pm`` (the t interval's half-width at
+    ``level``), ``theory`` (1, 2 or 1 + alpha^2) and ``mean_square`` (v_l, mean over seeds).
+    """
+    seeds = tuple(int_arg("seeds[k]", s, 0) for s in seeds)
+    if len(seeds) < 2:
+        raise ValueError(f"an interval needs at least 2 seeds, got {len(seeds)}")
+    runs = [profile(architecture, depth, batch_size=batch_size, width=width,
+                    branch_scale=branch_scale, seed=s) for s in seeds]
+    arch, alpha, l = runs[0]["architecture"], runs[0]["branch_scale"], np.arange(depth + 1)
+    additive = arch in ("residual+bn", "pre-ln")
+    fits = [np.polyfit(l, p["mean_square"], 1)[0] if additive
+            else math.exp(np.polyfit(l, np.log(p["mean_square"]), 1)[0]) for p in runs]
+    value, pm = _interval(fits, level)
+    theory = 1.0 if additive else (1 + alpha ** 2 if alpha is not None else None)
+    return {"architecture": arch, "branch_scale": alpha, "fit": "step" if additive else "factor",
+            "value": value, "pm": pm, "theory": theory,
+            "mean_square": np.mean([p["mean_square"] for p in runs], axis=0)}

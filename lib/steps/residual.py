@@ -84,7 +84,7 @@ def rms_backward_step(formula=rms_formula(), *, sizes=SIZES):
     by each x_k, with r a positive symbol for :math:`\\sqrt{\\operatorname{mean}(x^2)+\\epsilon}`
     after differentiating.
 
-    Shown in the residual chapter, equation {eq}`eq-res-rms`.
+    Shown in chapter 9, equation {eq}`eq-res-rms`.
     """
     def build(n):
         x, gam, dy, ms, _ = _rms_pass(n)
@@ -101,7 +101,7 @@ def rms_backward_step(formula=rms_formula(), *, sizes=SIZES):
 def rms_trace_step(formula=rms_trace_formula(), *, sizes=SIZES):
     """tr P = d - 1 + delta for RMS norm's map P = I - x_hat x_hat^T / d, d in ``sizes``.
 
-    Shown in the residual chapter, equation {eq}`eq-res-rms-trace`.
+    Shown in chapter 9, equation {eq}`eq-res-rms-trace`.
     """
     def build(n):
         *_, ms, xh = _rms_pass(n)
@@ -116,7 +116,7 @@ def rms_trace_step(formula=rms_trace_formula(), *, sizes=SIZES):
 def rms_eigen_step(formula=rms_eigen_formula(), *, sizes=SIZES):
     """P x_hat = delta x_hat: RMS norm's map keeps a fraction delta of the x_hat direction.
 
-    Shown in the residual chapter, equation {eq}`eq-res-rms-eigen`.
+    Shown in chapter 9, equation {eq}`eq-res-rms-eigen`.
     """
     def build(n):
         *_, ms, xh = _rms_pass(n)
@@ -151,7 +151,7 @@ def block_variance_step(formula=block_variance_formula(), *, sizes=SIZES):
     b = (z - mean z)/sqrt(Var z + eps). Variances and covariances are the biased ones of
     the batch.
 
-    Shown in the residual chapter, equation {eq}`eq-res-block`.
+    Shown in chapter 9, equation {eq}`eq-res-block`.
     """
     def build(n):
         x = list(sp.symbols(f"x_1:{n + 1}", real=True))
@@ -182,8 +182,8 @@ def recursion_step(formula=RECURSIONS["batch norm in the branch"][2], *, case="b
     ``case`` names one of :data:`RECURSIONS`. Checked for a symbolic depth l: the formula
     satisfies the recursion, and it starts at v_0.
 
-    Shown in the residual chapter, equations {eq}`eq-res-rec-bn`, {eq}`eq-res-rec-plain`
-    and {eq}`eq-res-rec-alpha`.
+    Shown in chapter 9, equation {eq}`eq-res-rec-bn`; chapter 9, equation {eq}`eq-res-rec-plain`;
+    chapter 9, equation {eq}`eq-res-rec-alpha`.
     """
     if case not in RECURSIONS:
         raise ValueError(f"unknown case {case!r}; choose from {tuple(RECURSIONS)}")
@@ -221,7 +221,7 @@ def relu_gain_formula():
 def relu_gain_step(formula=relu_gain_formula()):
     """The second moment of relu(z) over its variance, z standard normal, by exact integrals.
 
-    Shown in the residual chapter, equation {eq}`eq-res-relu`.
+    Shown in chapter 9, equation {eq}`eq-res-relu`.
     """
     z = sp.Symbol("z", real=True)
     density = sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi)
@@ -241,7 +241,7 @@ def product_step(formula=product_formula(), *, sizes=SIZES):
     """The growth of the squared gradient from block L down to block l, when block m
     multiplies it by 1 + c/(v_0 + m), for L - l in ``sizes`` (l, v_0 and c symbolic).
 
-    Shown in the residual chapter, equation {eq}`eq-res-product`.
+    Shown in chapter 9, equation {eq}`eq-res-product`.
     """
     def build(n):
         truth = sp.Mul(*[sp.together(1 + CB / (V0 + l + i)) for i in range(n)])
