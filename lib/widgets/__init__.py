@@ -35,7 +35,8 @@ The package, one concern a module:
 :mod:`~lib.widgets.chapter9`
     the learning-rate widget of chapter 9;
 :mod:`~lib.widgets.residual`
-    the residual chapter's depth-and-architecture widget;
+    the residual chapter's depth-and-architecture widget (imported by that chapter alone, so
+    that a change to its experiments re-runs no other chapter);
 :mod:`~lib.widgets.derivation`
     the widgets of the derivation: a batch before and after (chapter 1), the Jacobian of a
     column (chapter 2), the three paths (chapter 3), the projection in the plane (chapter 6).
@@ -61,12 +62,11 @@ from lib.widgets.chapter8 import (BATCH_SIZES, DEPTH_BATCH_SIZES, DEPTHS, EPSILO
                                   STATIC_DEPTH_BATCH_SIZES, STATIC_DEPTHS, STATIC_SCALES,
                                   batch_size_widget, depth_widget, scale_widget)
 from lib.widgets.chapter9 import learning_rate_widget
-from lib.widgets.residual import residual_widget
 from lib.widgets.derivation import batch_widget, jacobian_widget, paths_widget, projection_widget
 from lib.widgets.control import Control
 from lib.widgets.figure import SliderFigure
 from lib.widgets.printed import frame_grid
 
 __all__ = ["Control", "SliderFigure", "batch_size_widget", "scale_widget", "depth_widget",
-           "learning_rate_widget", "residual_widget", "batch_widget", "jacobian_widget", "paths_widget", "projection_widget",
+           "learning_rate_widget", "batch_widget", "jacobian_widget", "paths_widget", "projection_widget",
            "frame_grid"]
