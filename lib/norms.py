@@ -1,4 +1,4 @@
-"""Normalization over any set of axes: batch, spatial, layer and group norm.
+"""Normalization over any set of axes: batch, spatial, layer, group and RMS norm.
 
 One forward and one backward pass serve every layout; a layout is only a
 choice of axes (chapter 7, "Beyond one layout"). For the *reduction axes*
@@ -45,6 +45,9 @@ Layouts (thin wrappers around :func:`forward`; one :func:`backward` for all):
   number of features; gamma of shape x.shape[1:].
 * :func:`group_norm`, x of shape (N, C, H, W), G groups: reduce C/G
   channels and H, W, M = (C/G) H W; gamma (C,).
+
+RMS norm (:func:`rms_norm`) does not centre and has no beta; its cache says
+so (``centred=False``) and the same :func:`backward` leaves out the mean of g.
 """
 from __future__ import annotations
 
@@ -56,7 +59,7 @@ import numpy as np
 from lib.checks import as_float_array as _as_array, check_eps, check_finite  # same rules as batch norm
 
 __all__ = ["Cache", "normalize", "input_grad", "forward", "backward", "layout_axes",
-           "batch_norm", "spatial_batch_norm", "layer_norm", "group_norm", "LAYOUTS"]
+           "batch_norm", "spatial_batch_norm", "layer_norm", "group_norm", "rms_norm", "LAYOUTS"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class Cache:
     ``x_hat`` and ``inv_std`` (= 1/s, one value per group, kept with size-1
     reduced axes so that it broadcasts) are in the working shape; ``gamma``
     is broadcastable to it. ``x_shape``, ``gamma_shape`` and ``beta_shape``
-    are the caller's shapes, which the gradients come back in.
+    are the caller's shapes, which the gradients come back in. RMS norm has
+    ``beta_shape=None`` and ``centred=False``.
     """
 
     x_hat: np.ndarray
@@ -78,7 +82,8 @@ class Cache:
     eps: float
     x_shape: tuple
     gamma_shape: tuple
-    beta_shape: tuple
+    beta_shape: tuple | None
+    centred: bool = True
 
 
 # --------------------------------------------------------------------------
@@ -90,7 +95,7 @@ class Cache:
 # layers refuse. They are public to the rest of lib (lib.experiments calls
 # them); a reader's code should call the checked forward() and backward().
 
-def normalize(x, axes=0, eps=0.0):
+def normalize(x, axes=0, eps=0.0, centre=True):
     """``(x_hat, var, s)`` of ``x`` over the reduction ``axes``; no input checks.
 
     .. math:: \\mu = \\operatorname{mean}(x),\\quad
@@ -99,15 +104,15 @@ def normalize(x, axes=0, eps=0.0):
 
     ``var`` and ``s`` keep the reduced axes with size 1, so they broadcast
     against ``x``. ``eps = 0`` is allowed (then a constant group gives NaN).
+    ``centre=False`` (RMS norm): no mean subtracted, ``s`` is the root mean square.
     """
-    mu = x.mean(axis=axes, keepdims=True)
-    xc = x - mu
+    xc = x - x.mean(axis=axes, keepdims=True) if centre else x
     var = (xc * xc).mean(axis=axes, keepdims=True)
     s = np.sqrt(var + eps)
     return xc / s, var, s
 
 
-def input_grad(g, x_hat, s, axes=0):
+def input_grad(g, x_hat, s, axes=0, centre=True):
     """dJ/dx from ``g = dJ/dx_hat`` over the reduction ``axes``; no input checks.
 
     .. math:: \\frac{\\partial J}{\\partial x} = \\frac1s\\Big[g - \\operatorname{mean}(g)
@@ -115,9 +120,11 @@ def input_grad(g, x_hat, s, axes=0):
 
     the compact formula of chapter 6, with the means over each group
     (1/M times the sums of chapter 7). ``s`` broadcasts against ``g``.
+    ``centre=False`` (RMS norm) leaves out :math:`\\operatorname{mean}(g)`.
     """
-    return (g - g.mean(axis=axes, keepdims=True)
-            - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)) / s
+    if centre:
+        g = g - g.mean(axis=axes, keepdims=True)
+    return (g - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)) / s
 
 
 # --------------------------------------------------------------------------
@@ -240,6 +247,7 @@ def backward(dy, cache):
     -------
     dx : ndarray, shape and dtype of ``x``
     dgamma, dbeta : ndarray, shapes of ``gamma`` and ``beta``
+        For RMS norm, which has no beta, only ``(dx, dgamma)`` is returned.
     """
     if not isinstance(cache, Cache):
         raise TypeError(f"cache must be the Cache returned by a forward pass of lib.norms, "
@@ -250,11 +258,10 @@ def backward(dy, cache):
     check_finite("dy", dy)
     c = cache
     dy = dy.astype(c.x_hat.dtype, copy=False).reshape(c.x_hat.shape)
-    dbeta = dy.sum(axis=c.shared_axes)
     dgamma = (dy * c.x_hat).sum(axis=c.shared_axes)
-    dx = input_grad(c.gamma * dy, c.x_hat, 1.0, c.axes) * c.inv_std   # g = gamma dy = dJ/dx_hat
-    return (dx.reshape(c.x_shape), dgamma.reshape(c.gamma_shape),
-            dbeta.reshape(c.beta_shape))
+    dx = input_grad(c.gamma * dy, c.x_hat, 1.0, c.axes, c.centred) * c.inv_std  # g = gamma dy
+    grads = dx.reshape(c.x_shape), dgamma.reshape(c.gamma_shape)
+    return grads if c.beta_shape is None else (*grads, dy.sum(axis=c.shared_axes).reshape(c.beta_shape))
 
 
 # --------------------------------------------------------------------------
@@ -361,6 +368,25 @@ def group_norm(x, gamma, beta, G, eps=1e-5):
                        axes=axes, eps=eps, param_axes=param_axes)
     cache = replace(cache, x_shape=x.shape, gamma_shape=np.shape(gamma), beta_shape=np.shape(beta))
     return y.reshape(x.shape), cache
+
+
+def rms_norm(x, gamma, eps=1e-5):
+    """RMS norm (Zhang and Sennrich 2019) of ``x``, (N, D) or (N, D1, ...): per example,
+    :math:`\\hat x = x/r`, :math:`r = \\sqrt{\\operatorname{mean}(x^2) + \\epsilon}`,
+    :math:`y = \\gamma \\odot \\hat x`; no centring, no beta; ``gamma`` of shape
+    ``x.shape[1:]``. :func:`backward` gives ``(dx, dgamma)``."""
+    x = _as_array("x", x)
+    if x.ndim < 2 or x.size == 0:
+        got = "a scalar" if x.ndim == 0 else f"shape {x.shape}"
+        raise ValueError(f"rms_norm needs x of shape (N, D) or (N, D1, ...), non-empty, got {got}")
+    check_finite("x", x)
+    eps = check_eps(eps)
+    axes = tuple(range(1, x.ndim))
+    g = _check_param("gamma", gamma, x, axes, x.dtype)
+    x_hat, _, r = normalize(x, axes, x.dtype.type(eps), centre=False)
+    return g * x_hat, Cache(x_hat=x_hat, inv_std=1.0 / r, gamma=g, axes=axes, shared_axes=(0,),
+                            M=x.size // x.shape[0], eps=eps, x_shape=x.shape,
+                            gamma_shape=np.shape(gamma), beta_shape=None, centred=False)
 
 
 LAYOUTS = {

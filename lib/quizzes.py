@@ -172,6 +172,35 @@ def _chapter8():
 
 
 def _chapter9():
+    from lib.steps.residual import RECURSIONS, V0, l
+    L, d = 24, 6
+    linear, doubling = (float(RECURSIONS[case][2].subs({V0: 1, l: L}))
+                        for case in ("batch norm in the branch", "no normalization"))
+    x_hat = np.arange(1.0, d + 1)
+    x_hat /= np.sqrt((x_hat ** 2).mean())                     # x / rms(x), eps = 0
+    rank = int(np.linalg.matrix_rank(np.eye(d) - np.outer(x_hat, x_hat) / d, tol=1e-10))
+    return [
+        _number(f"A residual stack starts from unit variance, and each of its {L} blocks has batch norm "
+                f"last in its branch. Ignoring eps and the covariance (zero on average), what is the "
+                f"variance of the skip path after the last block?", linear,
+                "each block adds the branch's unit variance: v_l = v_0 + l.",
+                (L, "the starting variance v_0 = 1 is still there: v_l = v_0 + l."),
+                (doubling, "that is a branch without normalization, which doubles the variance."), digits=3),
+        _choice("At initialization, going from the output to the input of a deep residual network with "
+                "batch norm in every branch, the squared gradient norm grows", "like a power of the "
+                "depth", "the branch's gain falls like 1/v_l as the skip path's variance grows.",
+                ("exponentially, as in a plain network with batch norm", "that is chapter 8's network "
+                 "without skip connections; here each branch is scaled down by about 1/sqrt(l)."),
+                ("not at all", "each block still adds the branch's gain, about c/v_l; the product "
+                 "grows like (L/l)^c.")),
+        _number(f"What is the rank of RMS norm's backward map I - x̂x̂ᵀ/d for d = {d} features and "
+                f"eps = 0?", rank, "it removes the direction x̂ and nothing else.",
+                (d - 2, "that is layer norm's: RMS norm does not remove the mean."),
+                (d, "with eps = 0 the direction x̂ is removed exactly."), digits=2),
+    ]
+
+
+def _chapter10():
     return [
         _choice("Why can the batch statistics act as a regularizer in training?", "each example's output "
                 "depends on the random other examples of its batch, a noise that shrinks as N grows",
@@ -190,11 +219,11 @@ def _chapter9():
 
 
 CHAPTERS = {1: _chapter1, 2: _chapter2, 3: _chapter3, 4: _chapter4, 5: _chapter5, 6: _chapter6,
-            7: _chapter7, 8: _chapter8, 9: _chapter9}
+            7: _chapter7, 8: _chapter8, 9: _chapter9, 10: _chapter10}
 
 
 def chapter(n: int) -> list[dict]:
-    """The self-check questions of chapter ``n`` (1 to 9)."""
+    """The self-check questions of chapter ``n`` (1 to 10)."""
     if n not in CHAPTERS:
         raise ValueError(f"chapter must be one of {sorted(CHAPTERS)}, got {n!r}")
     return CHAPTERS[n]()

@@ -26,7 +26,10 @@ from lib_digest import STAMP  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-PLANTS = [  # (file, right line, wrong line): dJ/dgamma doubled (chapter 2), dc/dR's exponent (chapter 5)
+PLANTS = [  # (file, right line, wrong line): dJ/dgamma doubled (chapter 2), dc/dR's exponent (chapter 5),
+    # and a reversed claim: residual+BN's gradient said to grow exponentially (chapter 9, measured: a power law)
+    ("lib/experiments/residual.py", '"residual+bn": ("power law", RELU_RATE_LIMIT)',
+     '"residual+bn": ("exponential", RELU_RATE_LIMIT)'),
     ("lib/steps/basics.py", "    return sp.Sum(dy[i, j] * x_hat[i, j], (i, 1, N))",
      "    return sp.Sum(2 * dy[i, j] * x_hat[i, j], (i, 1, N))"),
     ("lib/steps/columnwise.py", "    return mul(-1 / N, (SIGMA2 + EPS) ** sp.Rational(-3, 2), R)",
@@ -78,15 +81,17 @@ def test_a_planted_wrong_formula_fails_a_warm_build_and_is_named(warm_copy):
     assert code != 0
     # exactly the chapters that import the changed code ran again; the rest came from the cache
     ran = _executed(log)
-    assert "02_basics" in ran and "05_columnwise" in ran
+    assert "02_basics" in ran and "05_columnwise" in ran and "09_residual" in ran
     assert "01_layer" not in ran and "09_training" not in ran
     tail = log[log.index("chapter(s) failed to execute"):]
     assert "chapters/02_basics: sympy check failed: step 'dJ/dgamma [N = 2]' (N = 2, D = 2)" in tail
     assert "chapters/05_columnwise: sympy check failed: step 'gradient of c [N = 2]'" in tail
     assert "lhs - rhs" in tail
+    assert "chapters/09_residual: AssertionError: {'architecture': 'residual+bn'" in tail
     # and it keeps failing on the next warm build, until it is fixed: no clean run is recorded
     recorded = _clean_runs(warm_copy)
     assert "chapters/02_basics" not in recorded and "chapters/05_columnwise" not in recorded
+    assert "chapters/09_residual" not in recorded
     assert "chapters/01_layer" in recorded
 
 
@@ -94,7 +99,8 @@ def test_restoring_the_formulas_passes_again(warm_copy):
     _plant(warm_copy, wrong=False)
     code, log = _build(warm_copy)
     assert code == 0, log[-3000:]
-    assert "02_basics" in _executed(log) and "01_layer" not in _executed(log)
+    assert "02_basics" in _executed(log) and "09_residual" in _executed(log)
+    assert "01_layer" not in _executed(log)
 
 
 # chapter 9: the learning-rate sweep with the two networks' results swapped before its claims

@@ -18,7 +18,8 @@ from test_browser import PAGES, base_url, site, visit  # noqa: F401  (fixtures; 
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 WIDGET_PAGES = ["chapters/01_layer.html", "chapters/02_basics.html", "chapters/03_rowwise.html",
-                "chapters/06_simplification.html", "chapters/08_gradient.html", "chapters/09_training.html"]
+                "chapters/06_simplification.html", "chapters/08_gradient.html", "chapters/09_residual.html",
+                "chapters/09_training.html"]
 QUIZ_PAGES = {n: f"{page}.html" for n, page in enumerate(
     [p for p in toc_files() if p.startswith("chapters/")], start=1)}
 

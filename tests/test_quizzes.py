@@ -38,11 +38,12 @@ def test_the_numbers_are_the_books():
     assert right[6] == [1.0]                   # rank N - 2
     assert right[7] == [128.0]                 # 8 · 4 · 4
     assert np.isclose(right[8][0], 6 / 8)      # (N - 2)/N
+    assert right[9] == [25.0, 5.0]             # v_0 + 24 blocks; rank d - 1 for d = 6
 
 
 def test_an_unknown_chapter_is_named():
     with pytest.raises(ValueError, match="chapter must be one of"):
-        quizzes.chapter(10)
+        quizzes.chapter(11)
 
 
 def test_jupyterquiz_renders_them_without_another_host(capsys):

@@ -24,6 +24,7 @@ import quiet_kernels  # noqa: E402
 from build_kernel import widget_cache  # noqa: E402
 from build_kernel.panels import NARROW  # noqa: E402
 from build_kernel.widgets import PIXEL_DENSITY, register, static_html  # noqa: E402
+from lib.widgets.residual import residual_widget  # noqa: E402
 
 FACTORIES = {"batch-size": widgets.batch_size_widget,
              "scale": widgets.scale_widget,
@@ -32,7 +33,8 @@ FACTORIES = {"batch-size": widgets.batch_size_widget,
              "layer-batch": widgets.batch_widget,
              "jacobian": widgets.jacobian_widget,
              "paths": widgets.paths_widget,
-             "projection": widgets.projection_widget}
+             "projection": widgets.projection_widget,
+             "residual": residual_widget}
 
 CDN_WIDGET_JS = re.compile(r"require(\.min)?\.js|embed-amd|html-manager|@jupyter-widgets|"
                            r"unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com")
@@ -154,6 +156,16 @@ def test_every_live_grid_point_draws_a_non_empty_figure(name):
     for values in w.grid():
         fig = w.figure(**values)
         assert _has_content(fig), f"{name} at {values} draws an empty figure"
+
+
+@pytest.mark.parametrize("values", [{"depth": 1, "architecture": "plain+bn"},
+                                    {"depth": 2, "architecture": "skipinit"},
+                                    {"depth": 100, "architecture": "residual"}])
+def test_the_residual_widgets_edge_settings_draw_and_say_what_they_show(values):
+    w = residual_widget()
+    assert _has_content(w.figure(**values))
+    if values["architecture"] == "skipinit":          # alpha = 0: no weight gradient to plot
+        assert "no gradient" in w.alt(**values) and "zero" in _figure_texts(w.figure(**values))
 
 
 def test_every_live_depth_grid_point_draws_a_non_empty_figure():

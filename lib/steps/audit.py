@@ -14,7 +14,8 @@ import time
 
 import sympy as sp
 
-from lib.steps import basics, columnwise, example, gradient, layouts, lemma, rowwise, simplify, staged
+from lib.steps import (basics, columnwise, example, gradient, layouts, lemma, residual, rowwise,
+                       simplify, staged)
 from lib.steps.columnwise import C, X_HAT, x
 from lib.steps.matrices import ONES_N, mul
 from lib.symbolic import StepError
@@ -22,7 +23,7 @@ from lib.symbolic import StepError
 __all__ = ["CHAPTERS", "book_steps", "mutations", "audit", "shown_as"]
 
 CHAPTERS = ((2, basics), (3, rowwise), (3, staged), (4, lemma), (5, columnwise),
-            (6, simplify), (6, example), (7, layouts), (8, gradient))
+            (6, simplify), (6, example), (7, layouts), (8, gradient), (9, residual))
 """Each chapter's module of checked steps, in book order."""
 
 

@@ -34,6 +34,9 @@ The package, one concern a module:
     the three widgets of chapter 8;
 :mod:`~lib.widgets.chapter9`
     the learning-rate widget of chapter 9;
+:mod:`~lib.widgets.residual`
+    the residual chapter's depth-and-architecture widget (imported by that chapter alone, so
+    that a change to its experiments re-runs no other chapter);
 :mod:`~lib.widgets.derivation`
     the widgets of the derivation: a batch before and after (chapter 1), the Jacobian of a
     column (chapter 2), the three paths (chapter 3), the projection in the plane (chapter 6).
