@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "book" / "_build" / "html"
 PAGES = ("chapters/01_layer.html", "chapters/02_basics.html", "chapters/03_rowwise.html",
-         "chapters/06_simplification.html", "chapters/08_gradient.html", "chapters/09_training.html")
+         "chapters/06_simplification.html", "chapters/08_gradient.html", "chapters/10_training.html")
 
 SWITCH = """root => {
   const times = [];

@@ -1,6 +1,6 @@
 """Measured claims, checked like the steps: a number over seeds, an interval, and what makes it false.
 
-A sentence of chapters 8 and 9 that states a direction or a size is a :class:`Claim`:
+A sentence of chapters 8 and 10 that states a direction or a size is a :class:`Claim`:
 the quantity it is about, measured once per seed by a named experiment; the bound the
 sentence asserts for it (``low < mean``, ``mean < high``, or both); and the interval
 the seeds give for the mean, with the t quantile for that many seeds. The claim holds

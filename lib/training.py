@@ -1,4 +1,4 @@
-"""Small fully connected networks in numpy, trained by plain SGD (chapter 9).
+"""Small fully connected networks in numpy, trained by plain SGD (chapter 10).
 
 A network is a list of layers, each with ``forward(h)`` and ``backward(dh)``
 (which stores the gradients of its parameters in ``grads``):

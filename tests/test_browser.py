@@ -449,7 +449,7 @@ def test_figures_of_several_panels_are_stacked_on_a_phone(visit, site):
     """A phone shows each figure of panels side by side with its panels one under the other,
     at the column's width; a desktop shows the figure as drawn."""
     pages = [p for p in PAGES if "-stacked.svg" in (site / p).read_text(encoding="utf-8")]
-    assert {"chapters/01_layer.html", "chapters/07_layouts.html", "chapters/09_training.html"} <= set(pages)
+    assert {"chapters/01_layer.html", "chapters/07_layouts.html", "chapters/10_training.html"} <= set(pages)
     for path in pages:
         for viewport, stacked in (((390, 844), True), ((1280, 900), False)):
             v = visit(path, viewport=viewport)
@@ -622,7 +622,7 @@ HIDDEN_COLUMNS = r"""() => {
 def test_the_verification_page_shows_every_column_no_code_and_numbered_equations(visit):
     """How this book is checked: at 1280 px every column of both tables is in view; no code
     cell is shown; equations are their numbers, linked; no cell is a bare "-"; the claims of
-    chapters 8 and 9 are listed; at 390 px the page itself does not widen."""
+    chapters 8 and 10 are listed; at 390 px the page itself does not widen."""
     v = visit("verification.html")
     v.open()
     page = every_section_shown(v.page)

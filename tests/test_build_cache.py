@@ -6,7 +6,7 @@ planted in ``lib`` (two, in two chapters): exactly the chapters that import that
 again (the unchanged ones come from the cache), the build fails, its last lines name each
 chapter, the step, the size and what did not cancel, and the failing chapters keep no record
 of a clean run, so the next warm build runs them again. With the formulas restored, it passes.
-Then a reversed result is planted in one claim of chapter 9 (the two networks' results swapped
+Then a reversed result is planted in one claim of chapter 10 (the two networks' results swapped
 before the learning-rate claims are made): only that chapter runs again, from the stored
 training runs, and the build fails naming the claim.
 """
@@ -82,7 +82,7 @@ def test_a_planted_wrong_formula_fails_a_warm_build_and_is_named(warm_copy):
     # exactly the chapters that import the changed code ran again; the rest came from the cache
     ran = _executed(log)
     assert "02_basics" in ran and "05_columnwise" in ran and "09_residual" in ran
-    assert "01_layer" not in ran and "09_training" not in ran
+    assert "01_layer" not in ran and "10_training" not in ran
     tail = log[log.index("chapter(s) failed to execute"):]
     assert "chapters/02_basics: sympy check failed: step 'dJ/dgamma [N = 2]' (N = 2, D = 2)" in tail
     assert "chapters/05_columnwise: sympy check failed: step 'gradient of c [N = 2]'" in tail
@@ -103,21 +103,21 @@ def test_restoring_the_formulas_passes_again(warm_copy):
     assert "01_layer" not in _executed(log)
 
 
-# chapter 9: the learning-rate sweep with the two networks' results swapped before its claims
+# chapter 10: the learning-rate sweep with the two networks' results swapped before its claims
 CLAIM_RIGHT = "sweep = tx.lr_sweep()\n"
 CLAIM_REVERSED = 'sweep = tx.lr_sweep()\nsweep = {**sweep, "bn": sweep["plain"], "plain": sweep["bn"]}\n'
 
 
 def test_a_reversed_claim_fails_a_warm_build_and_is_named(warm_copy):
-    page = warm_copy / "book" / "chapters" / "09_training.md"
+    page = warm_copy / "book" / "chapters" / "10_training.md"
     text = page.read_text()
-    assert text.count(CLAIM_RIGHT) == 1, "chapter 9 no longer runs `sweep = tx.lr_sweep()`: update the test"
+    assert text.count(CLAIM_RIGHT) == 1, "chapter 10 no longer runs `sweep = tx.lr_sweep()`: update the test"
     page.write_text(text.replace(CLAIM_RIGHT, CLAIM_REVERSED))
     try:
         code, log = _build(warm_copy)
     finally:
         page.write_text(text)
     assert code != 0
-    assert set(_executed(log)) == {"09_training"}              # the other chapters come from the cache
+    assert set(_executed(log)) == {"10_training"}              # the other chapters come from the cache
     tail = log[log.index("chapter(s) failed to execute"):]
-    assert "chapters/09_training: ClaimError: claim 'train-lr-factor' (chapter 9) does not hold" in tail
+    assert "chapters/10_training: ClaimError: claim 'train-lr-factor' (chapter 10) does not hold" in tail

@@ -19,7 +19,7 @@ from test_browser import PAGES, base_url, site, visit  # noqa: F401  (fixtures; 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 WIDGET_PAGES = ["chapters/01_layer.html", "chapters/02_basics.html", "chapters/03_rowwise.html",
                 "chapters/06_simplification.html", "chapters/08_gradient.html", "chapters/09_residual.html",
-                "chapters/09_training.html"]
+                "chapters/10_training.html"]
 QUIZ_PAGES = {n: f"{page}.html" for n, page in enumerate(
     [p for p in toc_files() if p.startswith("chapters/")], start=1)}
 
@@ -115,7 +115,7 @@ def test_the_back_button_brings_back_the_frame_with_the_controls(visit):  # noqa
     select = root.locator(".bn-choice").first
     select.select_option(index=1)
     moved = root.evaluate(STATE)
-    v.page.goto(v.base_url + "chapters/09_training.html")
+    v.page.goto(v.base_url + "chapters/10_training.html")
     v.page.go_back()
     v.page.wait_for_timeout(500)
     back = v.page.locator('.bn-static-widget[data-widget="depth"]').evaluate(STATE)

@@ -26,7 +26,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 SCREENS = [(390, "light"), (390, "dark"), (1280, "light"), (1280, "dark")]
 CHAPTERS = [f"chapters/{name}.html" for name in (
     "01_layer", "02_basics", "03_rowwise", "04_lemma", "05_columnwise", "06_simplification",
-    "07_layouts", "08_gradient", "09_training")]
+    "07_layouts", "08_gradient", "10_training")]
 TABLE_PAGES = CHAPTERS[5:]          # the chapters with tables (6: a Markdown table, 8 and 9: results)
 
 
@@ -84,7 +84,7 @@ def test_every_cell_of_a_table_of_up_to_five_columns_is_in_view(screen, base_url
         seen = page.evaluate(CELLS_OUT_OF_VIEW)
         assert not seen["out"], f"{path} at {width} px, {scheme}: cells outside their table's box: {seen['out'][:6]}"
         checked += seen["tables"]
-        if path.endswith("09_training.html"):
+        if path.endswith("10_training.html"):
             page.locator("table.bn-table").nth(1).scroll_into_view_if_needed()
             shoot(page, f"table-{width}-{scheme}")
     assert checked >= 20, f"only {checked} tables of up to five columns found: the selectors no longer match"

@@ -7,7 +7,7 @@ Every public function here computes data and returns it in a ``dict``
 one short line.
 
 One module per section of chapter 8, all re-exported here, so that
-``from lib import experiments as ex`` gives every function (chapter 9's are
+``from lib import experiments as ex`` gives every function (chapter 10's are
 in ``lib.experiments.training``):
 
 :mod:`~lib.experiments.projection`
@@ -19,7 +19,7 @@ in ``lib.experiments.training``):
 :mod:`~lib.experiments.depth`
     gradient norms layer by layer at initialization;
 :mod:`~lib.experiments.training`
-    chapter 9: the papers' claims about training, tested on the digits;
+    chapter 10: the papers' claims about training, tested on the digits;
 :mod:`~lib.experiments.args` and :mod:`~lib.experiments.table`
     the shared argument checks and the table printer.
 

@@ -227,10 +227,10 @@ def growth_fit(stream_sq, v0=1.0):
 
 
 def _interval(values, level=0.95):
-    """Mean and half-width of the t interval over seeds."""
-    from scipy.stats import t
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    """Mean and half-width of the t interval over seeds (:func:`lib.claims.t_interval`)."""
+    from lib.claims import t_interval
+    mean, low, high = t_interval(values, level)
+    return mean, (high - low) / 2
 
 
 def growth_rates(architectures=ARCHITECTURES, *, depth=100, batch_size=32, width=64,

@@ -1,4 +1,4 @@
-"""The claims chapter 9 makes about :mod:`lib.experiments.training`'s runs, as :class:`lib.claims.Claim`.
+"""The claims chapter 10 makes about :mod:`lib.experiments.training`'s runs, as :class:`lib.claims.Claim`.
 
 Each ``*_claims`` function takes one experiment's result and returns ``(claims, numbers)``:
 a dict of claims (one value per seed, a bound, a t interval) and the descriptive numbers
@@ -18,7 +18,7 @@ __all__ = ["lr_claims", "depth_claims", "noisy_claims", "ics_claims", "landscape
 
 
 def _claim(key, statement, experiment, quantity, d, values, **bounds):
-    return claims.Claim(key=key, chapter=9, statement=statement, experiment=experiment,
+    return claims.Claim(key=key, chapter=10, statement=statement, experiment=experiment,
                         quantity=quantity, seeds=d["seeds"], values=tuple(values), **bounds)
 
 
@@ -170,7 +170,7 @@ def landscape_claims(d):
 
 
 def chapter_claims():
-    """Every claim chapter 9 checks, from the same runs as the page (memoised)."""
+    """Every claim chapter 10 checks, from the same runs as the page (memoised)."""
     found = []
     for run, claim in ((lr_sweep, lr_claims), (gradient_norms, depth_claims), (noisy_bn, noisy_claims),
                        (covariate_shift, ics_claims), (landscape, landscape_claims)):

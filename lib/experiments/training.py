@@ -1,4 +1,4 @@
-"""Batch norm in training, on the digits (chapter 9): the papers' claims, at small scale.
+"""Batch norm in training, on the digits (chapter 10): the papers' claims, at small scale.
 
 Each function trains small networks of :mod:`lib.training` and returns plain
 numbers in a dict; :mod:`lib.plots` draws them. Every run is deterministic
@@ -19,7 +19,7 @@ its widget and its tests share one run of each experiment.
     their smoothness measures: the spread of the loss and the change of the
     gradient along the gradient direction.
 
-The claims chapter 9 makes about these results are :mod:`lib.experiments.train_claims`.
+the claims chapter 10 makes about these results are :mod:`lib.experiments.train_claims`.
 """
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ __all__ = ["SEEDS", "STEPS", "LEARNING_RATES", "STEP_SIZES", "ICS_MEASURES", "LA
            "lr_sweep", "gradient_norms", "noisy_bn", "covariate_shift", "landscape"]
 
 SEEDS = (0, 1, 2, 3, 4)
-"""The seeds of every experiment of chapter 9 (a seed sets the initialization and the batches)."""
+"""The seeds of every experiment of chapter 10 (a seed sets the initialization and the batches)."""
 
 STEPS = 200
-"""Training steps of every experiment of chapter 9."""
+"""Training steps of every experiment of chapter 10."""
 
 LEARNING_RATES = (0.01, 0.1, 0.3, 0.5, 0.7, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0)
 """The learning rates of :func:`lr_sweep`: three decades, finer from 0.3 on, where the

@@ -10,7 +10,7 @@ without it a new figure is made.
 :mod:`~lib.plots.gradient`
     chapter 8 (and chapter 1's batch before and after normalization);
 :mod:`~lib.plots.training`
-    chapter 9, batch norm in training.
+    chapter 10, batch norm in training.
 """
 from lib.plots.gradient import (plot_batch_noise, plot_depth_profile, plot_depth_rates,
                                 plot_normalization, plot_projection_energy, plot_scale_response,

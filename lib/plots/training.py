@@ -1,4 +1,4 @@
-"""Matplotlib figures for chapter 9, batch norm in training on the digits.
+"""Matplotlib figures for chapter 10, batch norm in training on the digits.
 
 Each function takes the dict of the matching function of
 :mod:`lib.experiments.training`; with batch norm in blue, without in orange.

@@ -32,8 +32,8 @@ The package, one concern a module:
     matplotlib speed-ups for redrawing one figure many times;
 :mod:`~lib.widgets.chapter8`
     the three widgets of chapter 8;
-:mod:`~lib.widgets.chapter9`
-    the learning-rate widget of chapter 9;
+:mod:`~lib.widgets.training`
+    the learning-rate widget of chapter 10;
 :mod:`~lib.widgets.residual`
     the residual chapter's depth-and-architecture widget (imported by that chapter alone, so
     that a change to its experiments re-runs no other chapter);
@@ -61,7 +61,7 @@ the computation.
 from lib.widgets.chapter8 import (BATCH_SIZES, DEPTH_BATCH_SIZES, DEPTHS, EPSILONS, SCALES,
                                   STATIC_DEPTH_BATCH_SIZES, STATIC_DEPTHS, STATIC_SCALES,
                                   batch_size_widget, depth_widget, scale_widget)
-from lib.widgets.chapter9 import learning_rate_widget
+from lib.widgets.training import learning_rate_widget
 from lib.widgets.derivation import batch_widget, jacobian_widget, paths_widget, projection_widget
 from lib.widgets.control import Control
 from lib.widgets.figure import SliderFigure

@@ -1,4 +1,4 @@
-"""The slider of chapter 9: the learning rate of the learning-rate sweep.
+"""The slider of chapter 10: the learning rate of the learning-rate sweep.
 
 Every position is a result of :func:`lib.experiments.training.lr_sweep`, so
 moving the slider (live or static) trains nothing: it shows the training
