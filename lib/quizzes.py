@@ -181,22 +181,22 @@ def _chapter9():
     rank = int(np.linalg.matrix_rank(np.eye(d) - np.outer(x_hat, x_hat) / d, tol=1e-10))
     return [
         _number(f"A residual stack starts from unit variance, and each of its {L} blocks has batch norm "
-                f"last in its branch. Ignoring eps and the covariance (zero on average), what is the "
+                f"last in its branch. Ignoring ε and the covariance (zero on average), what is the "
                 f"variance of the skip path after the last block?", linear,
-                "each block adds the branch's unit variance: v_l = v_0 + l.",
-                (L, "the starting variance v_0 = 1 is still there: v_l = v_0 + l."),
+                "each block adds the branch's unit variance: v_l = v₀ + l.",
+                (L, "the starting variance v₀ = 1 is still there: v_l = v₀ + l."),
                 (doubling, "that is a branch without normalization, which doubles the variance."), digits=3),
         _choice("At initialization, going from the output to the input of a deep residual network with "
                 "batch norm in every branch, the squared gradient norm grows", "like a power of the "
                 "depth", "the branch's gain falls like 1/v_l as the skip path's variance grows.",
                 ("exponentially, as in a plain network with batch norm", "that is chapter 8's network "
-                 "without skip connections; here each branch is scaled down by about 1/sqrt(l)."),
+                 "without skip connections; here each branch is scaled down by about 1/√l."),
                 ("not at all", "each block still adds the branch's gain, about c/v_l; the product "
-                 "grows like (L/l)^c.")),
+                 "grows like (L/l)ᶜ.")),
         _number(f"What is the rank of RMS norm's backward map I - x̂x̂ᵀ/d for d = {d} features and "
-                f"eps = 0?", rank, "it removes the direction x̂ and nothing else.",
+                f"ε = 0?", rank, "it removes the direction x̂ and nothing else.",
                 (d - 2, "that is layer norm's: RMS norm does not remove the mean."),
-                (d, "with eps = 0 the direction x̂ is removed exactly."), digits=2),
+                (d, "with ε = 0 the direction x̂ is removed exactly."), digits=2),
     ]
 
 

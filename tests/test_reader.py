@@ -360,4 +360,5 @@ def test_the_intro_glues_its_numbers_from_the_chapters():
     for chapter, key in keys:
         source = (BOOK / "chapters" / f"{chapter}.md").read_text(encoding="utf-8")
         prefix = key.split("_")[0]
-        assert f'"{key.removeprefix("answer_")}"' in source or f'glue_all("{prefix}"' in source, key
+        assert (f'"{key.removeprefix("answer_")}"' in source or f'glue_all("{prefix}"' in source
+                or f'glue(f"{prefix}_' in source), key

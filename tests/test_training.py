@@ -160,7 +160,7 @@ def test_every_claim_is_a_claim_object_over_the_seeds(name):
     run, make = SMALLEST[name]
     found, numbers = make(run())
     assert found and all(isinstance(c, claims.Claim) and len(c.values) == 3 for c in found.values())
-    assert all(c.chapter == 9 and c.key.startswith("train-") for c in found.values())
+    assert all(c.chapter == 10 and c.key.startswith("train-") for c in found.values())
     assert all(np.isfinite(v) for v in numbers.values())
 
 
