@@ -117,8 +117,13 @@ def icons_used(outdir: Path) -> set[int]:
 
 def subset_woff2(original: Path, target: Path, unicodes, hinting: bool = True) -> None:
     """Write ``original`` (a woff2 font) to ``target`` with only the glyphs of ``unicodes``."""
+    import logging
+
     from fontTools import subset   # matplotlib's dependency; woff2 needs brotli
 
+    # KaTeX's fonts date their 'created'/'modified' fields near 1904, which fontTools reports on
+    # stderr ("timestamp seems very low") at every build; the fonts are right as they are
+    logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
     options = subset.Options(flavor="woff2", hinting=hinting)
     font = subset.load_font(str(original), options)
     subsetter = subset.Subsetter(options)
