@@ -90,5 +90,5 @@ def torch_sentence(results: dict) -> str:
     if version:
         return (f"This file measured torch {version}, one thread: its row in the table is "
                 "torch's native CPU kernel.")
-    return ("torch was not installed where this file was recorded, so PyTorch was not "
+    return ("The torch package was not installed where this file was recorded, so PyTorch was not "
             "measured and the table has no row for it.")
