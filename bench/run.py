@@ -634,9 +634,37 @@ def print_table(results):
     print("\n".join(out))
 
 
+def cpu_model():
+    """The processor's model name from /proc/cpuinfo (Linux), else platform's guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit():
+    """The commit of the tree being measured (with "+dirty" if it has changes), or None."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def machine():
+    """Where and when the figures were taken: what a results file needs to be read later."""
+    import datetime
     import numpy
-    return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "commit": git_commit(),
+            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+            "cpu_model": cpu_model(),
             "platform": platform.platform(), "python": platform.python_version(),
             "numpy": numpy.__version__,
             "load_start": [round(v, 1) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None}

@@ -177,6 +177,11 @@ def test_weight_scaling_ioffe_szegedy_section_3_3():
     assert d["grad_ratio"] == pytest.approx(0.25, rel=1e-8)
     assert d["grad_diff"] < 1e-8
     assert d["orthogonality"] < 1e-8
+    # the second equation: the gradient reaching u does not change with the weights' scale
+    assert d["input_grad_diff"] < 1e-9
+    # and the check can see it break: with eps comparable to a^2 sigma^2 it does change
+    broken = E.weight_scale_check(0.01, eps=1e-2)
+    assert broken["input_grad_diff"] > 1e-2
 
 
 def test_training_without_weight_decay_grows_norms_and_shrinks_effective_lr():
@@ -408,3 +413,22 @@ def test_p_g_is_perpendicular_to_x_hat_only_without_eps():
             d = projection_plane(angle, eps)
             assert 0 < d["delta"] < 1 and np.isclose(d["delta"], eps / (1 / 3 + eps)), d
     assert max(abs(projection_plane(a, 0.5)["cos_Pg_xhat"]) for a in ANGLES) > 0.05
+
+
+def test_theorem_4_1_version_is_named_the_same_way_on_the_page_and_in_the_code():
+    """Issue 24, item 12: the page and the docstrings say the same thing about which
+    version of Santurkar et al.'s Theorem 4.1 carries 1/sqrt(m): transcriptions give it,
+    and what the published statement carries was not confirmed."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    from lib.steps import gradient as gr
+    page = (Path(__file__).resolve().parents[1] / "book" / "chapters" / "08_gradient.md").read_text()
+    page = re.sub(r"\s+", " ", page)
+    for name, text in [("chapter 8", page),
+                       ("santurkar_check", re.sub(r"\s+", " ", inspect.getdoc(E.santurkar_check))),
+                       ("santurkar_formula", re.sub(r"\s+", " ", inspect.getdoc(gr.santurkar_formula)))]:
+        assert "transcriptions" in text.lower(), name
+        assert "not confirm" in text or "not been able to confirm" in text, name
+        assert not re.search(r"as printed|printed in the paper|the printed 1/", text), name

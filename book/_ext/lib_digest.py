@@ -123,7 +123,25 @@ def digest(source: Path, root: Path) -> str:
     requirements = root.parent / "requirements.lock"
     if requirements.is_file():
         h.update(requirements.read_bytes())
+    for path in data_files(source, root):       # recorded results a chapter renders
+        h.update(path.relative_to(root.parent).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
+
+
+DATA_FILES = {"benchmarks.py": ("bench/results/backward.json",)}
+"""Files outside lib that a lib module reads and a chapter renders (module path inside lib -> paths
+from the repository root): a chapter importing the module depends on them too."""
+
+
+def data_files(source: Path, root: Path) -> list[Path]:
+    """The data files (see :data:`DATA_FILES`) of the lib modules the chapter imports."""
+    out = []
+    for module in dependencies(source, root):
+        for rel in DATA_FILES.get(module.relative_to(root).as_posix(), ()):
+            path = root.parent / rel
+            if path.is_file():
+                out.append(path)
+    return out
 
 
 # ---------------------------------------------------------------- Sphinx hooks

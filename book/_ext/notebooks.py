@@ -100,6 +100,13 @@ class Converter:
             value = raw
         return format(value, fmt) if fmt else str(value)
 
+    def md(self, key: str) -> str:
+        """A glued Markdown object (``{glue:md}``, a table read from a results file, say)."""
+        data = self.glue.get(key, {})
+        if "text/markdown" not in data:
+            raise KeyError(f"notebooks: no glued Markdown {key!r}")
+        return data["text/markdown"].strip()
+
     def equation(self, key: str) -> str:
         latex = self.latex(key)
         number = self.resolve("eq", f"eq-{key}")[0]
@@ -121,6 +128,8 @@ class Converter:
             return f"{equation}\n\n*✓ checked by sympy for {self.text(options['key'] + '-sizes')}*"
         if name == "glue:math":
             return self.equation(arg)
+        if name == "glue:md":
+            return self.md(arg)
         if name == "exercise":
             self.exercises += 1
             return f"**Exercise {self.chapter}{self.exercises}.** {body}"
@@ -143,6 +152,8 @@ class Converter:
         name, text = m["name"], m["text"]
         if name == "glue:text":
             return self.text(text)
+        if name == "glue:md":
+            return self.md(text)
         if name in ("cite:p", "cite:t"):
             return self.resolve(name, text)[0]
         explicit = EXPLICIT.match(text)

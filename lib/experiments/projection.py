@@ -186,7 +186,9 @@ def santurkar_check(x, dy, gamma=1.0):
 
     Returns the left side (computed by :func:`lib.batchnorm.backward` with a
     tiny eps) and the right side with 1/m on the last term and with
-    1/sqrt(m) (a version found in transcriptions of the theorem).
+    1/sqrt(m): the version some transcriptions of Santurkar et al.'s Theorem 4.1 give.
+    Which coefficient the published statement carries was not confirmed (chapter 8 says
+    so too); the check shows which one is true.
     """
     x, dy = column("x", x), column("dy", dy)
     if x.shape != dy.shape:

@@ -135,12 +135,14 @@ def weight_scale_check(a, *, N=32, d_in=5, d_out=3, eps=1e-5, seed=0):
     """Ioffe & Szegedy's section 3.3 for a weight matrix, checked numerically.
 
     For u in R^{N x d_in}, W in R^{d_in x d_out} and a loss J = sum(G * BN(u W)),
-    compares BN(u W) with BN(u (aW)), and a * dJ/d(aW) with dJ/dW.
+    compares BN(u W) with BN(u (aW)), dJ/du through aW with dJ/du through W, and
+    a * dJ/d(aW) with dJ/dW: the three equations of their section 3.3.
 
     Returns
     -------
     dict with ``output_diff`` (max |BN(uW) - BN(u aW)|), ``grad_ratio``
-    (||dJ/d(aW)|| / ||dJ/dW||, 1/a in theory), ``grad_diff``
+    (||dJ/d(aW)|| / ||dJ/dW||, 1/a in theory), ``input_grad_diff``
+    (max |dJ/du through aW - dJ/du through W| relative to the latter's max), ``grad_diff``
     (max |a dJ/d(aW) - dJ/dW| relative to max |dJ/dW|) and
     ``orthogonality`` (max over columns of |<w_j, dJ/dw_j>| / (||w_j|| ||dJ/dw_j||),
     0 in theory when eps = 0: the gradient of a scale-invariant weight is
@@ -156,13 +158,14 @@ def weight_scale_check(a, *, N=32, d_in=5, d_out=3, eps=1e-5, seed=0):
     def run(Wk):
         y, cache = bn.forward(u @ Wk, ones, zeros, eps=eps)
         dz, _, _ = bn.backward(G, cache)
-        return y, u.T @ dz
+        return y, u.T @ dz, dz @ Wk.T
 
-    y1, dW1 = run(W)
-    ya, dWa = run(a * W)
+    y1, dW1, du1 = run(W)
+    ya, dWa, dua = run(a * W)
     cos = np.abs((W * dW1).sum(axis=0)) / (np.linalg.norm(W, axis=0) * np.linalg.norm(dW1, axis=0))
     return {"a": a, "output_diff": float(np.abs(y1 - ya).max()),
             "grad_ratio": float(np.linalg.norm(dWa) / np.linalg.norm(dW1)),
+            "input_grad_diff": float(np.abs(dua - du1).max() / np.abs(du1).max()),
             "grad_diff": float(np.abs(a * dWa - dW1).max() / np.abs(dW1).max()),
             "orthogonality": float(cos.max())}
 

@@ -78,7 +78,8 @@ def santurkar_formula(last=1):
 
     With eps = 0 (delta = 0, s = sigma) this is Santurkar et al.'s Theorem 4.1 as an
     equality, with 1/N on both subtracted terms. ``last`` scales the last term's
-    coefficient (a test plants N^(1/2), the printed 1/sqrt(N)).
+    coefficient (a test plants N^(1/2): the 1/sqrt(N) that some transcriptions of the
+    theorem give; which coefficient the published statement carries was not confirmed).
     """
     sq = lambda a, b: sp.MatPow(mul(a.T, b), 2)  # noqa: E731
     return mul(GAMMA ** 2 / S ** 2, add(mul(GY.T, GY), mul(-1 / N, sq(ONES_N, GY)),
