@@ -353,11 +353,12 @@ def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float
             account.close()
 
 
-def _watch(proc, account, over) -> None:
+def _watch(proc, account, over, stop) -> None:
     """Without a cgroup: every 50 ms, the resident memory of all the sandbox's processes together;
-    above MEMORY, the sandbox is killed."""
-    while proc.poll() is None:
-        if account.memory() > MEMORY:
+    above MEMORY, the sandbox is killed. It stops (``stop``) before the uid is released: a late
+    look must not see, and kill, the next sandbox that runs as the same uid."""
+    while not stop.is_set() and proc.poll() is None:
+        if account.memory() > MEMORY and not stop.is_set():
             over.set()
             _kill(proc)
             account.kill()
@@ -370,9 +371,10 @@ def _supervise(proc, timeout, group):
     ``group`` is the sandbox's Cgroup, or its Account (no cgroup), or None."""
     note = None
     _RUNNING.add(proc)
-    over = threading.Event()
+    over, stop, watcher = threading.Event(), threading.Event(), None
     if isinstance(group, Account):
-        threading.Thread(target=_watch, args=(proc, group, over), daemon=True).start()
+        watcher = threading.Thread(target=_watch, args=(proc, group, over, stop), daemon=True)
+        watcher.start()
     flooded = threading.Event()
     out, err = [], []
     readers = [threading.Thread(target=_read, args=(proc.stdout, MAX_OUTPUT, out, lambda: _flood(proc, flooded)),
@@ -388,6 +390,9 @@ def _supervise(proc, timeout, group):
         note = f"the submission did not finish within {timeout:g} s and was stopped"
     finally:
         _RUNNING.discard(proc)
+        stop.set()
+        if watcher:
+            watcher.join()
     oom = over.is_set() or (isinstance(group, Cgroup) and group.oom_killed())
     if group:
         group.close()          # what the submission left behind holds no pipe open (an Account
