@@ -127,3 +127,102 @@ def test_the_memory_of_a_sandbox_is_limited_for_all_its_processes_together(tmp_p
     held = [p.name for p in tmp_path.glob("ok*")]
     assert len(held) < 3, held          # 3 x 300 MiB do not fit in 512 MiB together
     assert note and "more than 0 GiB of memory" not in note and "memory" in note, note
+
+
+def _say():
+    """Python source of say(name): one frame of the runner's channel on stdout in one write
+    (atomic in a pipe), without numpy (the system's interpreter runs it)."""
+    import io
+    import numpy as np
+    blob = io.BytesIO()
+    np.save(blob, np.zeros(1))
+    return (f"import json, os, sys\nBLOB = {blob.getvalue()!r}\n"
+            "def say(name):\n"
+            "    head = {'question': name, 'round': 'final', 'error': None, 'sizes': [len(BLOB)], 'groups': [1]}\n"
+            "    os.write(1, json.dumps(head).encode() + b'\\n' + BLOB)\n")
+
+
+SAY = _say()
+
+BOMB = SAY + r'''
+import time
+count = 0
+for _ in range(400):
+    try:
+        if os.fork() == 0:
+            time.sleep(20)
+            os._exit(0)
+        count += 1
+    except OSError:
+        break
+say(f"forked{count}")
+'''
+
+SWELL = SAY + r'''
+import time
+for k in range(3):
+    if os.fork() == 0:
+        block = b"x" * (300 * 2 ** 20)
+        time.sleep(3)
+        say(f"held{k}")
+        os._exit(0)
+time.sleep(5)
+'''
+
+
+@pytest.fixture
+def no_cgroup(monkeypatch, tmp_path_factory):
+    """The grader without a cgroup (BN_CGROUP=none), the sandbox's program a script of the test's
+    in place of runner.py (in a folder every user can read), on both of the sandbox's paths."""
+    import shutil
+    import tempfile
+    import types
+    monkeypatch.setenv("BN_CGROUP", "none")
+    folder = Path(tempfile.mkdtemp(prefix="bn-limits-", dir="/tmp"))
+    folder.chmod(0o755)
+    job = folder / "job"
+    job.mkdir()
+
+    def use(script, path):
+        if path == "fallback":
+            monkeypatch.setenv("BN_SANDBOX", "fallback")
+        sandbox.bwrap_works.cache_clear()
+        program = folder / "program.py"
+        program.write_text(script)
+        program.chmod(0o644)
+        monkeypatch.setattr(sandbox, "RUNNER", program)
+        # the system's interpreter, which every user can reach (a venv under /root is not)
+        monkeypatch.setattr(sandbox, "sys", types.SimpleNamespace(
+            executable="/usr/bin/python3", prefix="/usr", base_prefix="/usr"))
+        return job
+    yield use
+    sandbox.bwrap_works.cache_clear()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+from pathlib import Path  # noqa: E402
+
+
+@pytest.mark.parametrize("path", ["bwrap", "fallback"])
+def test_without_a_cgroup_a_fork_bomb_is_held_when_root_grades(no_cgroup, path):
+    """No cgroup: the sandbox runs as a uid of its own, so prlimit's --nproc holds even for root."""
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("grading as a user: --nproc counts that user's processes (the instructors page)")
+    job = no_cgroup(BOMB, path)
+    found, note = sandbox.run(job, timeout=60)
+    counts = [int(f["question"][6:]) for f in found if f["question"].startswith("forked")]
+    assert counts and counts[0] < sandbox.PROCESSES, (counts, note)
+
+
+@pytest.mark.parametrize("path", ["bwrap", "fallback"])
+def test_without_a_cgroup_the_memory_of_all_the_sandboxs_processes_is_watched(no_cgroup, monkeypatch, path):
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("grading as a user: only prlimit's per-process limits (the instructors page)")
+    monkeypatch.setattr(sandbox, "MEMORY", 2 ** 29)
+    job = no_cgroup(SWELL, path)
+    found, note = sandbox.run(job, timeout=60)
+    held = [f["question"] for f in found if f["question"].startswith("held")]
+    assert len(held) < 3, held          # 3 x 300 MiB do not fit in 512 MiB together
+    assert note and "memory" in note and "all its processes together" in note, note

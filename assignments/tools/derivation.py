@@ -20,7 +20,8 @@ OPAQUE = {"eval", "exec", "getattr", "__import__", "import_module", "compile", "
 
 
 def code_cells(notebook: Path) -> list[str]:
-    cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    from runner import notebook_cells          # the runner's reading (nbformat 4 and 3)
+    cells = notebook_cells(json.loads(Path(notebook).read_text(encoding="utf-8")))
     sources = []
     for cell in cells if isinstance(cells, list) else []:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":

@@ -151,8 +151,23 @@ def send(out, question, round_, groups, error):
 
 # ---------------------------------------------------------------- the notebook
 
+def notebook_cells(nb) -> list:
+    """The cells of a notebook in nbformat 4, or in the older 3 (cells in worksheets, a code
+    cell's source under "input"), as dicts with "cell_type" and "source". derivation.py reads
+    notebooks the same way, so that it sees the code the runner runs."""
+    if not isinstance(nb, dict):
+        return []
+    if "worksheets" in nb and "cells" not in nb:
+        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) and isinstance(ws.get("cells"), list)
+                 for c in ws["cells"]]
+        return [{"cell_type": c.get("cell_type"), "source": c.get("input", c.get("source", ""))}
+                for c in cells if isinstance(c, dict)]
+    cells = nb.get("cells", [])
+    return [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+
+
 def code_cells(path):
-    cells = json.loads(open(path, encoding="utf-8").read()).get("cells", [])
+    cells = notebook_cells(json.loads(open(path, encoding="utf-8").read()))
     for cell in cells:
         if cell.get("cell_type") == "code":
             source = cell.get("source", "")

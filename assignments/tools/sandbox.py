@@ -10,6 +10,7 @@ Hidden tests, references and solutions are never inside: they stay in the grader
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import io
 import json
@@ -125,12 +126,16 @@ def fallback_problem(lib: str) -> str | None:
     return None
 
 
-def fallback(job: Path, cell_seconds: float, call_seconds: float, lib: str) -> list[str]:
-    """Without bubblewrap: the same limits, as user nobody when the grader is root (the job
-    folder is world-readable; the rest of the grader's files are not, and the network is not
-    cut). The instructors page says what this does not protect."""
-    drop = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
-            if os.geteuid() == 0 and shutil.which("setpriv") else [])
+def _drop(uid: int) -> list[str]:
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
+
+
+def fallback(job: Path, cell_seconds: float, call_seconds: float, lib: str, uid: int | None = None) -> list[str]:
+    """Without bubblewrap: the same limits, as an unprivileged user when the grader is root (the
+    sandbox's own uid ``uid`` when there is no cgroup, else nobody; the job folder is
+    world-readable; the rest of the grader's files are not, and the network is not cut). The
+    instructors page says what this does not protect."""
+    drop = _drop(uid or UNPRIVILEGED) if os.geteuid() == 0 and shutil.which("setpriv") else []
     return ["env", "-i", "HOME=/tmp", "PATH=/usr/bin:/bin", "MPLBACKEND=Agg", "OMP_NUM_THREADS=1",
             f"BN_LIB_PARENT={lib}",
             f"BN_CELL_SECONDS={cell_seconds}", f"BN_CALL_SECONDS={call_seconds}", *drop,
@@ -138,11 +143,14 @@ def fallback(job: Path, cell_seconds: float, call_seconds: float, lib: str) -> l
             "--", sys.executable, "-I", str(RUNNER), str(job)]
 
 
-def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None = None) -> list[str]:
+def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None = None,
+            uid: int | None = None) -> list[str]:
+    """The sandbox's command; with ``uid`` (root grading without a cgroup), bubblewrap itself runs
+    as that unprivileged user, so that the sandbox's processes are counted against it."""
     lib = lib or lib_parent()
     if not bwrap_works():
-        return fallback(job, cell_seconds, call_seconds, lib)
-    return [bwrap(), "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+        return fallback(job, cell_seconds, call_seconds, lib, uid)
+    return [*(_drop(uid) if uid else []), bwrap(), "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
             "--die-with-parent", "--new-session", "--tmpfs", "/tmp", *_mounts(lib),   # /tmp first: a
             "--proc", "/proc", "--dev", "/dev", "--dir", "/home/student",            # mount under it stays
             "--ro-bind", str(job), "/job", "--chdir", "/home/student", "--clearenv",
@@ -155,6 +163,84 @@ def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None
 
 
 CGROUPS = Path("/sys/fs/cgroup")
+ACCOUNTS = range(61000, 61256)     # the sandboxes' own uids, where there is no cgroup
+ACCOUNT_LOCKS = Path("/run/bn-sandbox") if Path("/run").is_dir() else Path("/tmp/bn-sandbox-root")
+
+
+class Account:
+    """A uid of the sandbox's own, for root grading where there is no cgroup: the sandbox runs as
+    it, so prlimit's ``--nproc`` counts exactly its processes (root's are never counted, and
+    nobody's are shared by every sandbox running at once); ``memory()`` sums the resident memory
+    of all its processes, which the grader watches; ``close()`` kills every process of the uid.
+    One grader at a time holds a uid (a lock file in a folder only root can write)."""
+
+    def __init__(self, uid: int, lock: int):
+        self.uid, self.lock = uid, lock
+
+    @classmethod
+    def claim(cls):
+        if os.environ.get("BN_ACCOUNT") == "none" or os.geteuid() != 0 or not shutil.which("setpriv"):
+            return None
+        try:
+            ACCOUNT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+            info = ACCOUNT_LOCKS.lstat()
+            if info.st_uid != 0 or not ACCOUNT_LOCKS.is_dir() or ACCOUNT_LOCKS.is_symlink() or info.st_mode & 0o077:
+                return None
+        except OSError:
+            return None
+        for uid in ACCOUNTS:
+            fd = os.open(ACCOUNT_LOCKS / f"{uid}.lock", os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            account = cls(uid, fd)
+            account.kill()                       # nothing of an earlier sandbox is left to count
+            return account
+        return None
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        return cmd                               # command() drops to the uid itself
+
+    def pids(self) -> list[int]:
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == self.uid:
+                            found.append(int(status.parent.name))
+                        break
+            except (OSError, ValueError, IndexError):
+                pass
+        return found
+
+    def memory(self) -> int:
+        """Bytes resident in all the uid's processes together."""
+        total = 0
+        for pid in self.pids():
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
+
+    def kill(self) -> None:
+        """Kill every process of the uid (kill -1 as that user: even one forked a moment ago)."""
+        for _ in range(50):
+            subprocess.run([*_drop(self.uid), "kill", "-9", "-1"], capture_output=True)
+            if not self.pids():
+                return
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        if self.lock is None:
+            return
+        self.kill()
+        os.close(self.lock)
+        self.lock = None
+
 
 
 class Cgroup:
@@ -251,20 +337,44 @@ def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float
     for file in job.iterdir():
         os.chmod(file, 0o644)
     group = Cgroup.make(MEMORY, PROCESSES)
-    cmd = command(job, cell_seconds, call_seconds, lib)
+    account = None if group else Account.claim()
+    if account and bwrap_works() and fallback_problem(lib):
+        account.close()      # bubblewrap cannot run as the uid (the interpreter is out of its
+        account = None       # reach): it runs as root, with prlimit's per-process limits only
+    cmd = command(job, cell_seconds, call_seconds, lib, *([account.uid] if account else []))
     try:
         proc = subprocess.Popen(group.wrap(cmd) if group else cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        return _supervise(proc, timeout, group)
+        return _supervise(proc, timeout, group or account)
     finally:
         if group:
             group.close()
+        if account:
+            account.close()
+
+
+def _watch(proc, account, over, stop) -> None:
+    """Without a cgroup: every 50 ms, the resident memory of all the sandbox's processes together;
+    above MEMORY, the sandbox is killed. It stops (``stop``) before the uid is released: a late
+    look must not see, and kill, the next sandbox that runs as the same uid."""
+    while not stop.is_set() and proc.poll() is None:
+        if account.memory() > MEMORY and not stop.is_set():
+            over.set()
+            _kill(proc)
+            account.kill()
+            return
+        time.sleep(0.05)
 
 
 def _supervise(proc, timeout, group):
-    """Read the sandbox's output (capped) until it ends or its time is up; (frames, note)."""
+    """Read the sandbox's output (capped) until it ends or its time is up; (frames, note).
+    ``group`` is the sandbox's Cgroup, or its Account (no cgroup), or None."""
     note = None
     _RUNNING.add(proc)
+    over, stop, watcher = threading.Event(), threading.Event(), None
+    if isinstance(group, Account):
+        watcher = threading.Thread(target=_watch, args=(proc, group, over, stop), daemon=True)
+        watcher.start()
     flooded = threading.Event()
     out, err = [], []
     readers = [threading.Thread(target=_read, args=(proc.stdout, MAX_OUTPUT, out, lambda: _flood(proc, flooded)),
@@ -280,9 +390,13 @@ def _supervise(proc, timeout, group):
         note = f"the submission did not finish within {timeout:g} s and was stopped"
     finally:
         _RUNNING.discard(proc)
-    oom = bool(group) and group.oom_killed()
+        stop.set()
+        if watcher:
+            watcher.join()
+    oom = over.is_set() or (isinstance(group, Cgroup) and group.oom_killed())
     if group:
-        group.close()          # what the submission left behind holds no pipe open
+        group.close()          # what the submission left behind holds no pipe open (an Account
+                               # is released by run(), which closes it again harmlessly)
     for reader in readers:
         reader.join(timeout=10)
     if flooded.is_set():
