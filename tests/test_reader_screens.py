@@ -103,8 +103,10 @@ def _edge_shaded(page, box) -> float:
     import matplotlib.image as mpimg
 
     rect = box.bounding_box()
-    pixels = mpimg.imread(io.BytesIO(page.screenshot(clip={"x": rect["x"] + rect["width"] - 4, "y": rect["y"],
-                                                           "width": 3, "height": rect["height"]})), format="png")
+    top = max(rect["y"], 0)                  # the part of a tall box that is on the screen
+    height = min(rect["y"] + rect["height"], page.viewport_size["height"]) - top
+    pixels = mpimg.imread(io.BytesIO(page.screenshot(clip={"x": rect["x"] + rect["width"] - 4, "y": top,
+                                                           "width": 3, "height": height})), format="png")
     page_colour = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
     rgb = [int(v) / 255 for v in re.findall(r"\d+", page_colour)[:3]]
     differs = (abs(pixels[:, :, :3] - rgb).max(axis=2) > 0.03).any(axis=1)
