@@ -126,14 +126,19 @@ pdf: $(BOOK_STAMP) $(VENDOR_STAMP)
 # fast tests run, so both cores work; the slow tests then read that one build (each chapter is
 # executed once a run). make test-all adds the tests that need an environment of their own.
 TEST_SITE := test-artifacts/site
+TEST_DIST := test-artifacts/dist
 define run_tests
-	@echo ">> strict build of the book for the slow tests (background, into $(TEST_SITE)) and the fast tests"
-	@$(BIN)/python tests/book_build.py $(TEST_SITE) > $(TEST_SITE).log 2>&1 & build=$$!; \
+	@echo ">> in the background: the strict build of the book (into $(TEST_SITE)) and the assignments (into $(TEST_DIST)); the fast tests"
+	@rm -rf $(TEST_DIST); \
+	  ( $(BIN)/python assignments/tools/generate.py --out $(TEST_DIST) && touch $(TEST_DIST)/.complete ) \
+	    > $(TEST_DIST).log 2>&1 & generate=$$!; \
+	  $(BIN)/python tests/book_build.py $(TEST_SITE) > $(TEST_SITE).log 2>&1 & build=$$!; \
 	  $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); fast=$$?; \
-	  wait $$build; tail -n 1 $(TEST_SITE).log; \
+	  wait $$build $$generate; tail -n 1 $(TEST_SITE).log; \
 	  if [ $$fast != 0 ]; then echo ">> fast tests failed"; exit $$fast; fi
 	@echo ">> slow tests on both cores (a test file to a worker): the build, notebooks, browser, PDF, warm cache, grader$(1)"
-	BNBOOK_TEST_SITE=$(TEST_SITE) $(BIN)/python -m pytest -m "$(2)" -n 2 --dist loadfile $(PYTEST_ARGS)
+	BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_DIST=$(TEST_DIST) \
+	  $(BIN)/python -m pytest -m "$(2)" -n 2 --dist loadfile $(PYTEST_ARGS)
 endef
 
 test: $(TEST_STAMP)

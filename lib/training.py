@@ -1,17 +1,11 @@
 """Small fully connected networks in numpy, trained by plain SGD (chapter 10).
 
-A network is a list of layers, each with ``forward(h)`` and ``backward(dh)``
-(which stores the gradients of its parameters in ``grads``):
+A network is a list of the layers of :mod:`lib.layers` (Linear, BatchNorm with
+optional Noise, ReLU, Residual), each with ``forward(h)`` and ``backward(dh)``.
 
-* :class:`Linear`, ``z = h W + b`` (He's initialization);
-* :class:`BatchNorm`, the book's layer: :func:`lib.batchnorm.forward` and
-  the simplified :func:`lib.batchnorm.backward`, with an optional
-  :class:`Noise` after it (Santurkar et al.'s "noisy BN");
-* :class:`ReLU`.
-
-:func:`make_net` stacks them, :func:`loss_and_grads` runs one forward and
-backward pass with the softmax cross-entropy loss, and :func:`train` is the
-one training loop, with a ``hook`` that each experiment uses to record what
+:func:`make_net` stacks them into a plain network and :func:`make_resnet` into a
+residual one; :func:`loss_and_grads` runs one forward and backward pass with the
+softmax cross-entropy loss, and :func:`train` is the one training loop, with a ``hook`` that each experiment uses to record what
 it needs. Data: scikit-learn's handwritten digits (:func:`digits`), 1,797
 images of 8 x 8 pixels, shipped with scikit-learn (no download).
 
@@ -27,10 +21,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from lib import batchnorm as bn
 from lib.gradcheck import numerical_gradient
+from lib.layers import BatchNorm, Linear, Noise, ReLU, Residual
 
-__all__ = ["Linear", "BatchNorm", "Noise", "ReLU", "Diverged", "Data", "digits", "make_net",
+__all__ = ["Linear", "BatchNorm", "Noise", "ReLU", "Residual", "Diverged", "Data", "digits",
+           "make_net", "make_resnet", "RESNET_KINDS",
            "forward", "cross_entropy", "loss_and_grads", "evaluate", "sgd_step", "train",
            "weight_layers", "gradient_check"]
 
@@ -41,104 +36,6 @@ class Diverged(ArithmeticError):
     def __init__(self, message, step=None, layer=None):
         super().__init__(message)
         self.step, self.layer = step, layer
-
-
-# --------------------------------------------------------------------------
-# layers
-# --------------------------------------------------------------------------
-
-class Linear:
-    """``z = h W + b``, W of shape (n_in, n_out) drawn N(0, 2/n_in) (He et al. 2015)."""
-
-    def __init__(self, n_in, n_out, rng):
-        self.params = {"W": rng.normal(size=(n_in, n_out)) * math.sqrt(2.0 / n_in),
-                       "b": np.zeros(n_out)}
-        self.grads = {}
-
-    def forward(self, h):
-        self._h = h
-        return h @ self.params["W"] + self.params["b"]
-
-    def backward(self, dz):
-        self.grads = {"W": self._h.T @ dz, "b": dz.sum(axis=0)}
-        return dz @ self.params["W"].T
-
-    def __repr__(self):
-        return f"Linear{self.params['W'].shape}"
-
-
-@dataclass
-class Noise:
-    """Noisy batch norm (Santurkar et al. 2018, section 2): i.i.d. noise on every activation.
-
-    At every training step each unit j draws the mean and the spread of its noise afresh:
-    a scale mean ``r_j ~ U(1/spread, spread)`` with spread ``q_j ~ U(0, r_j/2)``, and a
-    shift mean ``m_j ~ U(-shift, shift)`` with spread ``v_j ~ U(0, shift)``. Each activation
-    of each example then gets its own draws, ``a_ij ~ U(r_j - q_j, r_j + q_j)`` and
-    ``c_ij ~ U(m_j - v_j, m_j + v_j)``, and becomes ``a_ij y_ij + c_ij``: the mean and the
-    variance of what the next layer sees change at every step, a deliberate covariate shift.
-    """
-
-    shift: float = 1.0
-    spread: float = 2.0
-    rng: np.random.Generator = None
-
-    def draw(self, shape):
-        """``(a, c)``, each of ``shape`` (examples, units): this step's scale and shift."""
-        width = shape[1]
-        r = self.rng.uniform(1.0 / self.spread, self.spread, width)
-        q = self.rng.uniform(0.0, 0.5, width) * r
-        m = self.rng.uniform(-self.shift, self.shift, width)
-        v = self.rng.uniform(0.0, self.shift, width)
-        return self.rng.uniform(r - q, r + q, shape), self.rng.uniform(m - v, m + v, shape)
-
-
-class BatchNorm:
-    """The book's batch-norm layer (training mode), optionally followed by :class:`Noise`."""
-
-    def __init__(self, width, noise=None):
-        self.params = {"gamma": np.ones(width), "beta": np.zeros(width)}
-        self.grads = {}
-        self.noise = noise
-        self.noisy = True           # False while a network is evaluated
-        self._scale = None
-
-    def forward(self, z):
-        y, self._cache = bn.forward(z, self.params["gamma"], self.params["beta"])
-        self._scale = None
-        if self.noise is not None and self.noisy:
-            self._scale, shift = self.noise.draw(z.shape)
-            y = y * self._scale + shift
-        return y
-
-    def backward(self, dy):
-        if self._scale is not None:
-            dy = dy * self._scale
-        dz, dgamma, dbeta = bn.backward(dy, self._cache, method="simplified")
-        self.grads = {"gamma": dgamma, "beta": dbeta}
-        return dz
-
-    def __repr__(self):
-        return f"BatchNorm({self.params['gamma'].size}{', noisy' if self.noise else ''})"
-
-
-class ReLU:
-    """``max(z, 0)``; no parameters."""
-
-    params = {}
-
-    def __init__(self):
-        self.grads = {}
-
-    def forward(self, z):
-        self._mask = z > 0
-        return z * self._mask
-
-    def backward(self, dh):
-        return dh * self._mask
-
-    def __repr__(self):
-        return "ReLU"
 
 
 # --------------------------------------------------------------------------
@@ -193,9 +90,44 @@ def make_net(depth, width=64, *, batchnorm=True, noise=None, n_in=64, n_out=10, 
     return layers
 
 
+RESNET_KINDS = ("residual+bn", "residual", "skipinit")
+"""The residual networks :func:`make_resnet` builds: batch norm last in every branch; no
+normalization, ``alpha = 1``; no normalization, a trainable ``alpha`` that starts at 0."""
+
+
+def make_resnet(depth, width=64, *, kind="residual+bn", n_in=64, n_out=10, seed=0):
+    """A Linear from the input, ``depth`` residual blocks and a Linear read-out.
+
+    Block l maps h to ``h + alpha * branch(h)`` with the branch [ReLU, Linear] and, for
+    ``"residual+bn"``, a :class:`BatchNorm` after the Linear (the blocks of chapter 9's
+    ``residual+bn``). ``"skipinit"`` trains alpha from 0 (De & Smith 2020).
+    """
+    depth, width = _positive_int("depth", depth), _positive_int("width", width)
+    if kind not in RESNET_KINDS:
+        raise ValueError(f"unknown residual network {kind!r}: choose one of {', '.join(RESNET_KINDS)}")
+    rng = np.random.default_rng(seed)
+    layers = [Linear(n_in, width, rng)]
+    for _ in range(depth):
+        branch = [ReLU(), Linear(width, width, rng)]
+        if kind == "residual+bn":
+            branch.append(BatchNorm(width))
+        layers.append(Residual(branch, alpha=0.0 if kind == "skipinit" else 1.0,
+                               trainable=kind == "skipinit"))
+    layers += [ReLU(), Linear(width, n_out, rng)]
+    return layers
+
+
+def _flat(net):
+    """Every layer of ``net``, the branches of residual blocks included, in order."""
+    for layer in net:
+        yield layer
+        if isinstance(layer, Residual):
+            yield from _flat(layer.branch)
+
+
 def weight_layers(net):
-    """The :class:`Linear` layers of ``net``, input side first."""
-    return [layer for layer in net if isinstance(layer, Linear)]
+    """The :class:`Linear` layers of ``net`` (in residual branches too), input side first."""
+    return [layer for layer in _flat(net) if isinstance(layer, Linear)]
 
 
 # --------------------------------------------------------------------------
@@ -207,7 +139,7 @@ def forward(net, x, *, step=None, noisy=True):
 
     ``noisy=False`` evaluates: noisy batch-norm layers leave out their noise.
     """
-    for layer in net:
+    for layer in _flat(net):
         if isinstance(layer, BatchNorm):
             layer.noisy = noisy
     h = x

@@ -93,9 +93,27 @@ def built_book(tmp_path_factory) -> BuiltBook:
     return build_book(tmp_path_factory.mktemp("site") / "book")
 
 
+DIST_ENV = "BNBOOK_TEST_DIST"
+"""Set by ``make test``: the folder where the assignments were generated while the fast tests ran."""
+
+
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory) -> Path:
-    """Every assignment generated once a session (student folders and autograder zips)."""
+    """Every assignment generated once a run (student folders and autograder zips), read-only.
+
+    ``make test`` generates them in the background while the fast tests run and names the
+    folder in ``$BNBOOK_TEST_DIST`` (``.complete`` marks a generation that succeeded; its
+    output is in ``<folder>.log``); without that, the first test that needs them generates
+    them here, once per session.
+    """
+    ready = os.environ.get(DIST_ENV)
+    if ready:
+        folder = Path(ready)
+        if not (folder / ".complete").is_file():
+            log = Path(f"{folder}.log")
+            pytest.fail(f"${DIST_ENV}={ready}: generating the assignments failed:\n"
+                        + (log.read_text()[-3000:] if log.is_file() else "(no log)"))
+        return folder
     out = tmp_path_factory.mktemp("assignments") / "dist"
     proc = subprocess.run([sys.executable, str(ROOT / "assignments" / "tools" / "generate.py"),
                            "--out", str(out)], capture_output=True, text=True, timeout=900)

@@ -57,6 +57,13 @@ def test_glued_numbers_roles_and_exercises_become_plain_markdown():
     assert not MYST_LEFT.search(out), out
 
 
+def test_a_number_glued_on_another_page_is_read_from_that_page():
+    other = {"10_training.md": {"depth": {"text/plain": "20"}}}
+    converter = notebooks.Converter(GLUE, resolve, "", lambda page: other.get(page, {}))
+    out = converter.markdown("Networks of {glue:text}`10_training.md::depth:d` blocks, rate {glue:text}`rate:.2f`.")
+    assert out == "Networks of 20 blocks, rate 0.06."
+
+
 def test_a_missing_glued_equation_is_an_error_not_a_blank():
     with pytest.raises(KeyError, match="no glued equation 'nope'"):
         convert("```{checked} lib.x\n:key: nope\n```\n")

@@ -100,7 +100,19 @@ def test_page_only_figures():
     check(P.plot_depth_rates([E.depth_rates([6, 8], depth=8, width=16, seeds=(0, 1))]))
 
 
-@pytest.mark.parametrize("fn", [P.plot_batch_noise, P.plot_scale_response, P.plot_depth_profile])
+def test_the_resnet_figure_draws_every_network_and_the_ratios():
+    from lib.experiments import training as tx
+
+    fig = P.plot_resnet_sweep(tx.resnet_sweep((0.01, 0.1, 1.0), depth=3, steps=30, every=10, seeds=(0, 1)))
+    check(fig)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert {"plain, batch norm", "residual, batch norm", "residual, no normalization",
+            "SkipInit (α from 0)"} <= set(labels)
+    assert len(fig.axes[1].get_lines()) >= 3 * 2          # a line a seed for three networks
+
+
+@pytest.mark.parametrize("fn", [P.plot_batch_noise, P.plot_scale_response, P.plot_depth_profile,
+                                P.plot_resnet_sweep])
 def test_plots_reject_wrong_data(fn):
     with pytest.raises(TypeError, match="data must be the dict"):
         fn([1, 2, 3])

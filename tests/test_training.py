@@ -1,4 +1,4 @@
-"""Chapter 9: the training library, its bad-input messages, and the direction of every claim.
+"""Chapter 10: the training library, its bad-input messages, and the direction of every claim.
 
 The claims are re-run at the smallest configuration of each experiment: a
 change to lib that reversed a result the chapter states fails here (and the
@@ -142,6 +142,44 @@ def test_a_diverged_run_is_a_result_in_the_sweep():
     assert out["diverged"] is not None and out["test_accuracy"] == 0.1
 
 
+# ---------------------------------------------------------------- residual networks
+
+@pytest.mark.parametrize("kind", T.RESNET_KINDS)
+def test_residual_network_gradient_matches_finite_differences(data, kind):
+    net = _with_random_biases(T.make_resnet(3, 8, kind=kind, seed=1))
+    for layer in net:
+        if isinstance(layer, T.Residual) and "alpha" in layer.params:
+            layer.params["alpha"][...] = 0.3              # SkipInit away from its start at 0
+    errors = T.gradient_check(net, data.x_train[:16], data.y_train[:16])
+    assert max(errors.values()) < 1e-6, errors
+    if kind == "skipinit":
+        assert any(key.endswith(".alpha") for key in errors)
+
+
+def test_a_residual_block_adds_its_branch_and_skipinit_starts_as_the_identity(data):
+    x = data.x_train[:8]
+    net = T.make_resnet(2, 8, kind="skipinit", seed=0)
+    stem, blocks, head = net[:1], net[1:-2], net[-2:]
+    assert all(isinstance(b, T.Residual) and float(b.alpha) == 0.0 for b in blocks)
+    np.testing.assert_array_equal(T.forward(net, x), T.forward(stem + head, x))
+    block = T.make_resnet(1, 8, kind="residual", seed=0)[1]
+    h = T.forward(net[:1], x)
+    branch = T.forward(block.branch, h)
+    np.testing.assert_allclose(block.forward(h), h + branch)
+    assert len(T.weight_layers(T.make_resnet(5, 8, kind="residual+bn"))) == 7   # stem, 5 branches, read-out
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: T.make_resnet(0, 8), "depth must be >= 1"),
+    (lambda: T.make_resnet(3, 8, kind="densenet"), "unknown residual network 'densenet'"),
+    (lambda: T.Residual([T.ReLU()], alpha=float("nan")), "alpha must be finite"),
+    (lambda: tx.resnet_sweep((0.1, 0.3), ratio_lr=1.0), "ratio_lr = 1.0 must be one of"),
+])
+def test_bad_residual_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
 # ---------------------------------------------------------------- every claim, smallest configuration
 
 SMALLEST = {
@@ -151,6 +189,8 @@ SMALLEST = {
     "ics": (lambda: tx.covariate_shift(depth=4, steps=100, every=25, seeds=(0, 1, 2)), tc.ics_claims),
     "landscape": (lambda: tx.landscape(depth=4, steps=100, every=50, seeds=(0, 1, 2)),
                   tc.landscape_claims),
+    "resnet": (lambda: tx.resnet_sweep((0.01, 0.1, 1.0), depth=4, steps=60, every=20, seeds=(0, 1, 2)),
+               tc.resnet_claims),
 }
 
 
@@ -160,7 +200,7 @@ def test_every_claim_is_a_claim_object_over_the_seeds(name):
     run, make = SMALLEST[name]
     found, numbers = make(run())
     assert found and all(isinstance(c, claims.Claim) and len(c.values) == 3 for c in found.values())
-    assert all(c.chapter == 10 and c.key.startswith("train-") for c in found.values())
+    assert all(c.chapter == 10 and c.key.startswith(("train-", "res-train-")) for c in found.values())
     assert all(np.isfinite(v) for v in numbers.values())
 
 

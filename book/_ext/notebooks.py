@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import html
 import json
+import os
 import posixpath
 import re
 import subprocess
@@ -81,9 +82,11 @@ def _options(body: str):
 class Converter:
     """MyST Markdown of one chapter to Markdown that Jupyter and Colab render."""
 
-    def __init__(self, glue: dict, resolve, chapter: str = ""):
-        # chapter: the prefix of the page's numbers, "8." on chapter 8 (as the site numbers them)
+    def __init__(self, glue: dict, resolve, chapter: str = "", other=lambda page: {}):
+        # chapter: the prefix of the page's numbers, "8." on chapter 8 (as the site numbers them);
+        # other(page): the glued outputs of another page, for {glue:text}`page.md::key`
         self.glue, self.resolve, self.exercises, self.chapter = glue, resolve, 0, chapter
+        self.other = other
 
     def latex(self, key: str) -> str:
         data = self.glue.get(key, {})
@@ -92,8 +95,9 @@ class Converter:
         return data["text/latex"].strip().removeprefix("$").removesuffix("$").removeprefix(r"\displaystyle ")
 
     def text(self, spec: str) -> str:
+        page, _, spec = spec.rpartition("::")
         key, _, fmt = spec.partition(":")
-        raw = self.glue[key]["text/plain"]
+        raw = (self.other(page) if page else self.glue)[key]["text/plain"]
         try:
             value = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
@@ -271,8 +275,11 @@ def write_notebook(app, pagename, templatename, context, doctree) -> None:
         return
     build = Path(app.outdir).parent
     resolver = Resolver(app, pagename)
-    converter = Converter(glue_values(build / "jupyter_execute" / f"{pagename}.glue.json"), resolver,
-                          resolver.chapter_prefix())
+    executed = build / "jupyter_execute"
+    other = lambda page: glue_values(  # noqa: E731 (a page's path is relative to this one's)
+        executed / Path(os.path.normpath(Path(pagename).parent / page)).with_suffix(".glue.json"))
+    converter = Converter(glue_values(executed / f"{pagename}.glue.json"), resolver,
+                          resolver.chapter_prefix(), other)
     try:
         nb = chapter_notebook(md, converter, resolver.page(pagename), install_source(app))
     except KeyError as exc:   # a chapter that failed to run glued nothing: say so, do not abort

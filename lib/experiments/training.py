@@ -17,7 +17,11 @@ its widget and its tests share one run of each experiment.
     layer's gradient changes when the layers below it take their step;
 :func:`landscape`
     their smoothness measures: the spread of the loss and the change of the
-    gradient along the gradient direction.
+    gradient along the gradient direction;
+:func:`resnet_sweep`
+    deep residual networks with and without batch norm against chapter 8's plain one
+    with it: accuracy against the learning rate, and the gradient's first-over-last
+    ratio during training (He et al. 2016; De & Smith 2020).
 
 the claims chapter 10 makes about these results are :mod:`lib.experiments.train_claims`.
 """
@@ -32,7 +36,8 @@ from lib import training as T
 from lib.experiments.args import cached, frozen, int_arg, real_arg
 
 __all__ = ["SEEDS", "STEPS", "LEARNING_RATES", "STEP_SIZES", "ICS_MEASURES", "LANDSCAPE_MEASURES",
-           "lr_sweep", "gradient_norms", "noisy_bn", "covariate_shift", "landscape"]
+           "RESNET_NETS", "RESNET_RATES", "RESNET_DEPTH",
+           "lr_sweep", "gradient_norms", "noisy_bn", "covariate_shift", "landscape", "resnet_sweep"]
 
 SEEDS = (0, 1, 2, 3, 4)
 """The seeds of every experiment of chapter 10 (a seed sets the initialization and the batches)."""
@@ -52,13 +57,15 @@ def _seeds(seeds):
     return tuple(int_arg("seeds[k]", s, 0) for s in seeds)
 
 
-def _run(depth, width, batchnorm, lr, steps, seed, noise=None, hook=None, every=10):
+def _run(depth, width, batchnorm, lr, steps, seed, noise=None, hook=None, every=10, kind=None):
     """One training run; a divergence is a result (accuracy of the untrained chance level).
 
-    Besides :func:`lib.training.train`'s results: ``train_loss``, the loss on the whole
-    training set at the end, without noise.
+    ``kind`` (one of :data:`lib.training.RESNET_KINDS`) trains a residual network of
+    ``depth`` blocks instead of a plain one. Besides :func:`lib.training.train`'s results:
+    ``train_loss``, the loss on the whole training set at the end, without noise.
     """
-    net = T.make_net(depth, width, batchnorm=batchnorm, noise=noise, seed=seed)
+    net = (T.make_resnet(depth, width, kind=kind, seed=seed) if kind is not None
+           else T.make_net(depth, width, batchnorm=batchnorm, noise=noise, seed=seed))
     data = T.digits()
     try:
         out = T.train(net, data, lr=lr, steps=steps, seed=seed, hook=hook, every=every)
@@ -303,3 +310,72 @@ def landscape(*, depth=5, width=64, lr=0.1, steps=STEPS, every=40, seeds=SEEDS,
         out[name]["per_seed"] = per_seed
         out[name]["losses"] = np.array([rec["losses"] for rec in runs[0]["records"]])
     return frozen(out)
+
+
+# --------------------------------------------------------------------------
+# 6. deep residual networks
+# --------------------------------------------------------------------------
+
+RESNET_NETS = ("plain+bn", "residual+bn", "residual", "skipinit")
+"""The networks of :func:`resnet_sweep`: chapter 8's plain network with batch norm, and the
+residual networks of :func:`lib.training.make_resnet`."""
+
+RESNET_RATES = (0.01, 0.1, 0.3, 1.0, 3.0)
+"""The learning rates of :func:`resnet_sweep`."""
+
+RESNET_DEPTH = 20
+"""Blocks (hidden layers of the plain network) in :func:`resnet_sweep`."""
+
+
+def _quiet_norms(step, net, x, labels):
+    """:func:`_weight_grad_norms`; an unnormalized network's overflowing gradients give inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _weight_grad_norms(step, net, x, labels)
+
+
+@cached(4, store=True)
+def resnet_sweep(lrs=RESNET_RATES, *, depth=RESNET_DEPTH, width=64, steps=STEPS, every=25,
+                 ratio_lr=0.1, seeds=SEEDS):
+    """Deep residual networks on the digits, with and without batch norm.
+
+    Every network of :data:`RESNET_NETS` is trained at every rate of ``lrs`` on every seed.
+    In the runs at ``ratio_lr`` the weight gradient of every hidden layer is recorded
+    at steps 0 and 1 and every ``every`` steps: ``ratio`` is the first hidden layer's
+    norm over the last's (the residual branches' Linear layers).
+
+    Returns
+    -------
+    dict with ``lr``, ``step``, ``seeds`` and, per network: ``per_seed`` (rates x seeds
+    test accuracies, the chance level 0.1 after a divergence), ``accuracy`` (mean over
+    seeds), ``diverged`` (seeds that diverged, per rate) and ``ratio`` (seeds x recorded
+    steps; NaN for a run that diverged).
+    """
+    lrs = tuple(real_arg("lrs[k]", lr, minimum=0.0, strict=True) for lr in lrs)
+    depth = int_arg("depth", depth, 2)
+    ratio_lr = real_arg("ratio_lr", ratio_lr, minimum=0.0, strict=True)
+    if ratio_lr not in lrs:
+        raise ValueError(f"ratio_lr = {ratio_lr} must be one of the learning rates {lrs}")
+    seeds = _seeds(seeds)
+    keep = [0, 1] + list(range(every, steps, every))
+    out = {"lr": np.array(lrs), "seeds": seeds, "step": np.array(keep),
+           "settings": dict(depth=depth, width=width, steps=steps, seeds=len(seeds),
+                            ratio_lr=ratio_lr, every=every, rates=len(lrs))}
+    for name in RESNET_NETS:
+        kind = None if name == "plain+bn" else name
+        acc, div, ratio = [], [], []
+        for lr in lrs:
+            hook = _quiet_norms if lr == ratio_lr else None
+            runs = [_run(depth, width, True, lr, steps, s, hook=hook, every=1, kind=kind)
+                    for s in seeds]
+            acc.append([r["test_accuracy"] for r in runs])
+            div.append(sum(r["diverged"] is not None for r in runs))
+            if hook is not None:
+                for r in runs:                    # SkipInit's last branch: 0 at step 0
+                    by_step = {rec["step"]: rec["norms"][:-1] for rec in r["records"]}
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        ratio.append([by_step[t][0] / by_step[t][-1] if t in by_step else np.nan
+                                      for t in keep])
+        acc = np.array(acc)
+        out[name] = {"per_seed": acc, "accuracy": acc.mean(axis=1), "diverged": np.array(div),
+                     "ratio": np.array(ratio)}
+    return out

@@ -16,9 +16,9 @@ from lib.plots.gradient import (plot_batch_noise, plot_depth_profile, plot_depth
                                 plot_normalization, plot_projection_energy, plot_scale_response,
                                 plot_training)
 from lib.plots.training import (plot_covariate_shift, plot_gradient_norms, plot_landscape,
-                                plot_lr_sweep, plot_lr_widget, plot_noisy_bn)
+                                plot_lr_sweep, plot_lr_widget, plot_noisy_bn, plot_resnet_sweep)
 
 __all__ = ["plot_normalization", "plot_batch_noise", "plot_scale_response", "plot_depth_profile",
            "plot_projection_energy", "plot_training", "plot_depth_rates", "plot_lr_sweep",
            "plot_lr_widget", "plot_gradient_norms", "plot_noisy_bn", "plot_covariate_shift",
-           "plot_landscape"]
+           "plot_landscape", "plot_resnet_sweep"]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.plots.common import BLUE, GREEN, GREY, ORANGE, axes_of, require
+from lib.claims import t_interval
+from lib.plots.common import BLUE, GREEN, GREY, ORANGE, RED, axes_of, require
 
 __all__ = ["plot_lr_sweep", "plot_lr_widget", "plot_gradient_norms", "plot_noisy_bn",
-           "plot_covariate_shift", "plot_landscape"]
+           "plot_covariate_shift", "plot_landscape", "plot_resnet_sweep"]
 
 STYLE = {"bn": dict(color=BLUE, label="with batch norm"),
          "plain": dict(color=ORANGE, label="without")}
@@ -158,4 +159,43 @@ def plot_landscape(data, ax=None):
         a.set_ylabel(label)
         a.set_title(title, fontsize=9)
         a.legend(fontsize=7)
+    return fig
+
+
+RESNET_STYLE = {"plain+bn": dict(color=ORANGE, marker="s", label="plain, batch norm"),
+                "residual+bn": dict(color=BLUE, marker="o", label="residual, batch norm"),
+                "residual": dict(color=RED, marker="x", label="residual, no normalization"),
+                "skipinit": dict(color=GREEN, marker="^", label="SkipInit (α from 0)")}
+
+
+def plot_resnet_sweep(data, ax=None):
+    """Test accuracy against the learning rate for each deep network (95 % interval over
+    seeds), and the first-over-last gradient ratio during training (one line a seed)."""
+    require(data, ("lr", "step", "plain+bn", "residual+bn", "settings"), "resnet_sweep")
+    fig, axes = axes_of(ax, 2)
+    for name, style in RESNET_STYLE.items():
+        per_seed = data[name]["per_seed"]
+        half = [m - lo for m, lo, _ in map(t_interval, per_seed)]
+        axes[0].errorbar(data["lr"], per_seed.mean(axis=1), yerr=half, ms=4, lw=1, capsize=2, **style)
+    axes[0].axhline(0.1, color=GREY, lw=0.8, ls=":", label="chance")
+    axes[0].set_xscale("log")
+    axes[0].set_ylim(0, 1.02)
+    axes[0].set_xlabel("learning rate")
+    axes[0].set_ylabel("test accuracy")
+    run = data["settings"]
+    axes[0].set_title(f"{run['depth']} blocks, {run['steps']} steps, {run['seeds']} seeds", fontsize=9)
+    axes[0].legend(fontsize=6, loc="lower left")
+    later = data["step"] >= 1                   # SkipInit's last branch has no gradient at step 0
+    for name in ("plain+bn", "residual+bn", "skipinit"):
+        style = RESNET_STYLE[name]
+        for k, ratio in enumerate(data[name]["ratio"]):
+            steps = data["step"] if name != "skipinit" else data["step"][later]
+            values = ratio if name != "skipinit" else ratio[later]
+            axes[-1].semilogy(steps, values, "-", lw=0.8, alpha=0.8, color=style["color"],
+                              label=style["label"] if k == 0 else None)
+    axes[-1].axhline(1.0, color=GREY, lw=0.8, ls=":")
+    axes[-1].set_xlabel("step")
+    axes[-1].set_ylabel("‖∂J/∂W_1‖ / ‖∂J/∂W_last‖")
+    axes[-1].set_title(f"first over last hidden layer, learning rate {run['ratio_lr']:g}", fontsize=9)
+    axes[-1].legend(fontsize=6)
     return fig
