@@ -96,11 +96,14 @@ normalization, ``alpha = 1``; no normalization, a trainable ``alpha`` that start
 
 
 def make_resnet(depth, width=64, *, kind="residual+bn", n_in=64, n_out=10, seed=0):
-    """A Linear from the input, ``depth`` residual blocks and a Linear read-out.
+    """A Linear from the input (the stem), ``depth`` residual blocks and a read-out.
 
     Block l maps h to ``h + alpha * branch(h)`` with the branch [ReLU, Linear] and, for
     ``"residual+bn"``, a :class:`BatchNorm` after the Linear (the blocks of chapter 9's
-    ``residual+bn``). ``"skipinit"`` trains alpha from 0 (De & Smith 2020).
+    ``residual+bn``). ``"skipinit"`` trains alpha from 0 (De & Smith 2020). The read-out
+    is [ReLU, Linear], with a :class:`BatchNorm` first for ``"residual+bn"``: the skip path's
+    variance grows with the depth, and a normalized network normalizes what its classifier
+    sees (as the final BN-ReLU of He et al.'s pre-activation networks).
     """
     depth, width = _positive_int("depth", depth), _positive_int("width", width)
     if kind not in RESNET_KINDS:
@@ -113,6 +116,8 @@ def make_resnet(depth, width=64, *, kind="residual+bn", n_in=64, n_out=10, seed=
             branch.append(BatchNorm(width))
         layers.append(Residual(branch, alpha=0.0 if kind == "skipinit" else 1.0,
                                trainable=kind == "skipinit"))
+    if kind == "residual+bn":
+        layers.append(BatchNorm(width))
     layers += [ReLU(), Linear(width, n_out, rng)]
     return layers
 

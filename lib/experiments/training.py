@@ -340,8 +340,10 @@ def resnet_sweep(lrs=RESNET_RATES, *, depth=RESNET_DEPTH, width=64, steps=STEPS,
 
     Every network of :data:`RESNET_NETS` is trained at every rate of ``lrs`` on every seed.
     In the runs at ``ratio_lr`` the weight gradient of every hidden layer is recorded
-    at steps 0 and 1 and every ``every`` steps: ``ratio`` is the first hidden layer's
-    norm over the last's (the residual branches' Linear layers).
+    at steps 0 and 1 and every ``every`` steps: ``ratio`` is the norm of the first
+    hidden layer's over the last's, the first and last Linear layers followed by batch
+    norm in the plain network, the first and last blocks' Linear layers in the residual
+    ones (not the stem). A diverged run counts as the chance level, 0.1.
 
     Returns
     -------
@@ -370,8 +372,9 @@ def resnet_sweep(lrs=RESNET_RATES, *, depth=RESNET_DEPTH, width=64, steps=STEPS,
             acc.append([r["test_accuracy"] for r in runs])
             div.append(sum(r["diverged"] is not None for r in runs))
             if hook is not None:
+                hidden = slice(0, -1) if kind is None else slice(1, -1)   # no read-out, no stem
                 for r in runs:                    # SkipInit's last branch: 0 at step 0
-                    by_step = {rec["step"]: rec["norms"][:-1] for rec in r["records"]}
+                    by_step = {rec["step"]: rec["norms"][hidden] for rec in r["records"]}
                     with np.errstate(divide="ignore", invalid="ignore"):
                         ratio.append([by_step[t][0] / by_step[t][-1] if t in by_step else np.nan
                                       for t in keep])

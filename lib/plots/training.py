@@ -170,7 +170,8 @@ RESNET_STYLE = {"plain+bn": dict(color=ORANGE, marker="s", label="plain, batch n
 
 def plot_resnet_sweep(data, ax=None):
     """Test accuracy against the learning rate for each deep network (95 % interval over
-    seeds), and the first-over-last gradient ratio during training (one line a seed)."""
+    seeds; a diverged run counts as 0.1), and the first-over-last ratio of the weight-gradient
+    norms during training for the two networks with batch norm (one line a seed)."""
     require(data, ("lr", "step", "plain+bn", "residual+bn", "settings"), "resnet_sweep")
     fig, axes = axes_of(ax, 2)
     for name, style in RESNET_STYLE.items():
@@ -185,17 +186,14 @@ def plot_resnet_sweep(data, ax=None):
     run = data["settings"]
     axes[0].set_title(f"{run['depth']} blocks, {run['steps']} steps, {run['seeds']} seeds", fontsize=9)
     axes[0].legend(fontsize=6, loc="lower left")
-    later = data["step"] >= 1                   # SkipInit's last branch has no gradient at step 0
-    for name in ("plain+bn", "residual+bn", "skipinit"):
+    for name in ("plain+bn", "residual+bn"):    # SkipInit's branches have no gradient at step 0
         style = RESNET_STYLE[name]
         for k, ratio in enumerate(data[name]["ratio"]):
-            steps = data["step"] if name != "skipinit" else data["step"][later]
-            values = ratio if name != "skipinit" else ratio[later]
-            axes[-1].semilogy(steps, values, "-", lw=0.8, alpha=0.8, color=style["color"],
+            axes[-1].semilogy(data["step"], ratio, "-", lw=0.8, alpha=0.8, color=style["color"],
                               label=style["label"] if k == 0 else None)
     axes[-1].axhline(1.0, color=GREY, lw=0.8, ls=":")
     axes[-1].set_xlabel("step")
-    axes[-1].set_ylabel("‖∂J/∂W_1‖ / ‖∂J/∂W_last‖")
-    axes[-1].set_title(f"first over last hidden layer, learning rate {run['ratio_lr']:g}", fontsize=9)
+    axes[-1].set_ylabel("‖∂J/∂W‖, first block / last block")
+    axes[-1].set_title(f"weight-gradient norms, learning rate {run['ratio_lr']:g}", fontsize=9)
     axes[-1].legend(fontsize=6)
     return fig
