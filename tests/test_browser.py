@@ -102,7 +102,17 @@ class Visit:
 
         page.on("request", on_request)
         page.on("response", on_response)
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
+        def on_failed(request):
+            # Chromium cancels a same-host request it no longer needs (net::ERR_ABORTED), e.g. the
+            # phone's stacked figure of a <picture> once the width is known; a file that exists
+            # is not a failure. A missing file is an HTTP 404 above; another host is blocked below.
+            parsed = urlparse(request.url)
+            file = site / unquote(parsed.path).lstrip("/")
+            if request.failure == "net::ERR_ABORTED" and parsed.netloc == host and file.is_file():
+                return
+            self.problems.append(f"request failed: {request.url} ({request.failure})")
+
+        page.on("requestfailed", on_failed)
         page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         # Anything to another host is answered locally with an error, so that a leak is seen, not waited on.
