@@ -122,16 +122,11 @@ pdf: $(BOOK_STAMP) $(VENDOR_STAMP)
 	@echo ">> done: $(PDF)"
 
 
-# make test: the strict build of the book and the generation of the assignments run in the
-# background (tests/book_build.py, generate.py) while the fast tests run, so both cores work. The
-# grader's slow tests need only the assignments: they start as soon as the fast tests end, beside
-# the end of the build (their output goes to test-artifacts/grader.log, shown after). The other
-# slow tests then read that one build (each chapter is executed once a run). make test-all adds
-# the tests that need an environment of their own.
+# make test: the strict build of the book runs in the background (tests/book_build.py) while the
+# fast tests run, so both cores work; the slow tests then read that one build (each chapter is
+# executed once a run). make test-all adds the tests that need an environment of their own.
 TEST_SITE := test-artifacts/site
 TEST_DIST := test-artifacts/dist
-GRADER_TESTS := tests/test_assignments.py tests/test_grading_attacks.py tests/test_class.py
-GRADER_LOG := test-artifacts/grader.log
 define run_tests
 	@echo ">> in the background: the strict build of the book (into $(TEST_SITE)) and the assignments (into $(TEST_DIST)); the fast tests"
 	@rm -rf $(TEST_DIST); \
@@ -139,18 +134,11 @@ define run_tests
 	    > $(TEST_DIST).log 2>&1 & generate=$$!; \
 	  $(BIN)/python tests/book_build.py $(TEST_SITE) > $(TEST_SITE).log 2>&1 & build=$$!; \
 	  $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); fast=$$?; \
-	  if [ $$fast != 0 ]; then wait $$build $$generate; echo ">> fast tests failed"; exit $$fast; fi; \
-	  wait $$generate; \
-	  echo ">> the grader's slow tests, beside the end of the build (output: $(GRADER_LOG))"; \
-	  BNBOOK_TEST_DIST=$(TEST_DIST) $(BIN)/python -m pytest -p no:cacheprovider -m "$(2)" $(GRADER_TESTS) \
-	    $(PYTEST_ARGS) > $(GRADER_LOG) 2>&1 & graders=$$!; \
-	  wait $$build; tail -n 1 $(TEST_SITE).log; \
-	  echo ">> slow tests on both cores (a test file to a worker): the build, notebooks, browser, PDF, warm cache$(1)"; \
-	  BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_DIST=$(TEST_DIST) $(BIN)/python -m pytest -m "$(2)" \
-	    -n 2 --dist loadfile $(addprefix --ignore=,$(GRADER_TESTS)) $(PYTEST_ARGS); slow=$$?; \
-	  wait $$graders; graded=$$?; \
-	  if [ $$graded != 0 ]; then cat $(GRADER_LOG); else echo ">> the grader's tests:"; tail -n 1 $(GRADER_LOG); fi; \
-	  if [ $$slow != 0 ] || [ $$graded != 0 ]; then echo ">> slow tests failed"; exit 1; fi
+	  wait $$build $$generate; tail -n 1 $(TEST_SITE).log; \
+	  if [ $$fast != 0 ]; then echo ">> fast tests failed"; exit $$fast; fi
+	@echo ">> slow tests on both cores (a test file to a worker): the build, notebooks, browser, PDF, warm cache, grader$(1)"
+	BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_DIST=$(TEST_DIST) \
+	  $(BIN)/python -m pytest -m "$(2)" -n 2 --dist loadfile $(PYTEST_ARGS)
 endef
 
 test: $(TEST_STAMP)
