@@ -222,7 +222,7 @@ def test_a_class_gets_the_marks_a_careful_grader_gives(dist, tmp_path):
     out_json, out_csv = tmp_path / "grades.json", tmp_path / "grades.csv"
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(TOOLS / "grade.py"), str(folder), "-j", "2",
-                           "--cell-timeout", "5", "--call-timeout", "4", "--timeout", "60",
+                           "--cell-timeout", "10", "--call-timeout", "4", "--timeout", "60",
                            "--json", str(out_json), "--csv", str(out_csv)],
                           capture_output=True, text=True, timeout=600)
     elapsed = time.perf_counter() - start
