@@ -123,18 +123,19 @@ pdf: $(BOOK_STAMP) $(VENDOR_STAMP)
 
 
 # make test: the strict build of the book runs in the background (tests/book_build.py) while the
-# fast tests run, so both cores work; the slow tests then read that one build (each chapter is
-# executed once a run). make test-all adds the tests that need an environment of their own.
+# fast tests run, and then the assignments are generated (generate.py), so both cores work; the
+# slow tests then read that one build and those assignments (each chapter is executed once a
+# run). make test-all adds the tests that need an environment of their own.
 TEST_SITE := test-artifacts/site
 TEST_DIST := test-artifacts/dist
 define run_tests
-	@echo ">> in the background: the strict build of the book (into $(TEST_SITE)) and the assignments (into $(TEST_DIST)); the fast tests"
+	@echo ">> the strict build of the book (background, into $(TEST_SITE)); the fast tests, then the assignments (into $(TEST_DIST))"
 	@rm -rf $(TEST_DIST); \
-	  ( $(BIN)/python assignments/tools/generate.py --out $(TEST_DIST) && touch $(TEST_DIST)/.complete ) \
-	    > $(TEST_DIST).log 2>&1 & generate=$$!; \
 	  $(BIN)/python tests/book_build.py $(TEST_SITE) > $(TEST_SITE).log 2>&1 & build=$$!; \
 	  $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); fast=$$?; \
-	  wait $$build $$generate; tail -n 1 $(TEST_SITE).log; \
+	  if [ $$fast = 0 ]; then ( $(BIN)/python assignments/tools/generate.py --out $(TEST_DIST) \
+	    && touch $(TEST_DIST)/.complete ) > $(TEST_DIST).log 2>&1; fi; \
+	  wait $$build; tail -n 1 $(TEST_SITE).log; \
 	  if [ $$fast != 0 ]; then echo ">> fast tests failed"; exit $$fast; fi
 	@echo ">> slow tests on both cores (a test file to a worker): the build, notebooks, browser, PDF, warm cache, grader$(1)"
 	BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_DIST=$(TEST_DIST) \

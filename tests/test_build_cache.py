@@ -1,15 +1,15 @@
 """A warm cache never hides a wrong step (book/_ext/lib_digest.py).
 
 The session's clean build (``built_book``) leaves a warm jupyter-cache. A copy of it, with a
-copy of ``lib`` that the kernels import (PYTHONPATH), is rebuilt, once a test. A reversed result
-is planted in one claim of chapter 10 (the two networks' results swapped before the
-learning-rate claims are made): only that chapter runs again, from the stored training runs,
-and the build fails naming the claim. A wrong formula is planted in ``lib`` (chapter 2) with a
-reversed claim of chapter 9: exactly the chapters that import that code run
-again (the unchanged ones come from the cache), the build fails, its last lines name each
-chapter, the step, the size and what did not cancel, and the failing chapters keep no record
-of a clean run, so the next warm build runs them again (lib_digest runs every chapter without
-such a record; the clean build showed that the right formulas pass).
+copy of ``lib`` that the kernels import (PYTHONPATH), is rebuilt once, with three mistakes
+planted: a wrong formula in ``lib`` (chapter 2), a reversed result in ``lib`` (chapter 9) and a
+reversed claim in chapter 10's page (the two networks' results swapped before the
+learning-rate claims are made, its training runs read from the store). The chapters that import
+the changed code and the changed page run again (the others come from the cache), the build
+fails, its last lines name each chapter, the step, the size and what did not cancel, or the
+claim, and the failing chapters keep no record of a clean run, so the next warm build runs them
+again (lib_digest runs every chapter without such a record; the clean build showed that the
+right versions pass).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ PLANTS = [  # (file, right line, wrong line): dJ/dgamma doubled (chapter 2), and
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def warm_copy(built_book, tmp_path_factory):
     assert built_book.returncode == 0, built_book.log[-3000:]
     repo = tmp_path_factory.mktemp("warm") / "repo"
@@ -79,36 +79,28 @@ CLAIM_RIGHT = "sweep = tx.lr_sweep()\n"
 CLAIM_REVERSED = 'sweep = tx.lr_sweep()\nsweep = {**sweep, "bn": sweep["plain"], "plain": sweep["bn"]}\n'
 
 
-def test_a_reversed_claim_fails_a_warm_build_and_is_named(warm_copy):
+def test_planted_mistakes_fail_a_warm_build_and_are_named(warm_copy):
+    """Three plants, one warm build: a wrong formula in lib (chapter 2), a reversed result in lib
+    (chapter 9's residual+BN said to grow exponentially) and a reversed claim in a page
+    (chapter 10's sweep swapped before its claims)."""
+    assert {"chapters/01_layer", "chapters/02_basics", "chapters/10_training"} <= _clean_runs(warm_copy)
+    _plant(warm_copy)
     page = warm_copy / "book" / "chapters" / "10_training.md"
     text = page.read_text()
     assert text.count(CLAIM_RIGHT) == 1, "chapter 10 no longer runs `sweep = tx.lr_sweep()`: update the test"
     page.write_text(text.replace(CLAIM_RIGHT, CLAIM_REVERSED))
-    try:
-        code, log = _build(warm_copy)
-    finally:
-        page.write_text(text)
-    assert code != 0
-    assert set(_executed(log)) == {"10_training"}              # the other chapters come from the cache
-    tail = log[log.index("chapter(s) failed to execute"):]
-    assert "chapters/10_training: ClaimError: claim 'train-lr-factor' (chapter 10) does not hold" in tail
-
-
-def test_a_planted_wrong_formula_fails_a_warm_build_and_is_named(warm_copy):
-    assert {"chapters/01_layer", "chapters/02_basics"} <= _clean_runs(warm_copy)
-    _plant(warm_copy)
     code, log = _build(warm_copy)
     assert code != 0
-    # exactly the chapters that import the changed code ran again; the rest came from the cache
-    ran = _executed(log)
-    assert "02_basics" in ran and "09_residual" in ran
-    assert "01_layer" not in ran and "10_training" not in ran
+    # the chapters that import the changed code, and the changed page, ran again; the rest came from the cache
+    ran = set(_executed(log))
+    assert {"02_basics", "09_residual", "10_training"} <= ran
+    assert "01_layer" not in ran
     tail = log[log.index("chapter(s) failed to execute"):]
     assert "chapters/02_basics: sympy check failed: step 'dJ/dgamma [N = 2]' (N = 2, D = 2)" in tail
     assert "lhs - rhs" in tail
     assert "chapters/09_residual: AssertionError: {'architecture': 'residual+bn'" in tail
-    # and it keeps failing on the next warm build, until it is fixed: no clean run is recorded
+    assert "chapters/10_training: ClaimError: claim 'train-lr-factor' (chapter 10) does not hold" in tail
+    # and they keep failing on the next warm build, until fixed: no clean run is recorded for them
     recorded = _clean_runs(warm_copy)
-    assert "chapters/02_basics" not in recorded
-    assert "chapters/09_residual" not in recorded
+    assert not {"chapters/02_basics", "chapters/09_residual", "chapters/10_training"} & recorded
     assert "chapters/01_layer" in recorded
