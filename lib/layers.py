@@ -23,7 +23,6 @@ from lib import batchnorm as bn
 __all__ = ["Linear", "Noise", "BatchNorm", "ReLU", "Residual"]
 
 
-
 class Linear:
     """``z = h W + b``, W of shape (n_in, n_out) drawn N(0, 2/n_in) (He et al. 2015)."""
 

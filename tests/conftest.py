@@ -94,14 +94,14 @@ def built_book(tmp_path_factory) -> BuiltBook:
 
 
 DIST_ENV = "BNBOOK_TEST_DIST"
-"""Set by ``make test``: the folder where the assignments were generated while the fast tests ran."""
+"""Set by ``make test``: the folder where the assignments were generated, after the fast tests."""
 
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory) -> Path:
     """Every assignment generated once a run (student folders and autograder zips), read-only.
 
-    ``make test`` generates them in the background while the fast tests run and names the
+    ``make test`` generates them after the fast tests, while the build finishes, and names the
     folder in ``$BNBOOK_TEST_DIST`` (``.complete`` marks a generation that succeeded; its
     output is in ``<folder>.log``); without that, the first test that needs them generates
     them here, once per session.
