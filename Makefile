@@ -137,9 +137,9 @@ define run_tests
 	    && touch $(TEST_DIST)/.complete ) > $(TEST_DIST).log 2>&1; fi; \
 	  wait $$build; tail -n 1 $(TEST_SITE).log; \
 	  if [ $$fast != 0 ]; then echo ">> fast tests failed"; exit $$fast; fi
-	@echo ">> slow tests on both cores (a test file to a worker): the build, notebooks, browser, PDF, warm cache, grader$(1)"
+	@echo ">> slow tests on both cores (a test to a worker; the PDF's tests together): the build, notebooks, browser, PDF, warm cache, grader$(1)"
 	BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_DIST=$(TEST_DIST) \
-	  $(BIN)/python -m pytest -m "$(2)" -n 2 --dist loadfile $(PYTEST_ARGS)
+	  $(BIN)/python -m pytest -m "$(2)" -n 2 --dist loadgroup $(PYTEST_ARGS)
 endef
 
 test: $(TEST_STAMP)

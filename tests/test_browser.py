@@ -64,11 +64,20 @@ def base_url(site):
 
 @pytest.fixture(scope="module")
 def metrics():
-    """Page weights and load times, written to test-artifacts/browser-metrics.json at the end."""
+    """Page weights and load times, added to test-artifacts/browser-metrics.json at the end (the
+    pages of one run may be spread over xdist's workers: each adds its own, under a lock)."""
+    import fcntl
     data: dict[str, dict] = {}
     yield data
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "browser-metrics.json").write_text(json.dumps(data, indent=2, sort_keys=True))
+    path = ARTIFACTS / "browser-metrics.json"
+    with open(ARTIFACTS / "browser-metrics.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            known = json.loads(path.read_text())
+        except (OSError, ValueError):
+            known = {}
+        path.write_text(json.dumps({**known, **data}, indent=2, sort_keys=True))
 
 
 class Visit:

@@ -16,7 +16,8 @@ import pytest
 
 from conftest import BIN, ROOT, source_of, toc_files
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+# one PDF build (the module's fixture) serves every test here: xdist keeps them on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.xdist_group("pdf")]
 PDF_NAME = "backprop-batchnorm.pdf"
 
 

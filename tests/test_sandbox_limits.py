@@ -173,7 +173,9 @@ time.sleep(5)
 @pytest.fixture
 def no_cgroup(monkeypatch, tmp_path_factory):
     """The grader without a cgroup (BN_CGROUP=none), the sandbox's program a script of the test's
-    in place of runner.py (in a folder every user can read), on both of the sandbox's paths."""
+    in place of runner.py (in a folder every user can read), on both of the sandbox's paths;
+    "bwrap, out of reach": bubblewrap, with the program in a folder only root can enter, as a venv
+    under /root is."""
     import shutil
     import tempfile
     import types
@@ -182,12 +184,14 @@ def no_cgroup(monkeypatch, tmp_path_factory):
     folder.chmod(0o755)
     job = folder / "job"
     job.mkdir()
+    closed = Path(tempfile.mkdtemp(prefix="bn-limits-root-", dir="/tmp"))     # mode 0700
 
     def use(script, path):
         if path == "fallback":
             monkeypatch.setenv("BN_SANDBOX", "fallback")
         sandbox.bwrap_works.cache_clear()
-        program = folder / "program.py"
+        program = (closed / "tools" if path == "bwrap, out of reach" else folder) / "program.py"
+        program.parent.mkdir(mode=0o755, exist_ok=True)
         program.write_text(script)
         program.chmod(0o644)
         monkeypatch.setattr(sandbox, "RUNNER", program)
@@ -198,14 +202,16 @@ def no_cgroup(monkeypatch, tmp_path_factory):
     yield use
     sandbox.bwrap_works.cache_clear()
     shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(closed, ignore_errors=True)
 
 
 from pathlib import Path  # noqa: E402
 
 
-@pytest.mark.parametrize("path", ["bwrap", "fallback"])
+@pytest.mark.parametrize("path", ["bwrap", "fallback", "bwrap, out of reach"])
 def test_without_a_cgroup_a_fork_bomb_is_held_when_root_grades(no_cgroup, path):
-    """No cgroup: the sandbox runs as a uid of its own, so prlimit's --nproc holds even for root."""
+    """No cgroup: the sandbox runs as a uid of its own, so prlimit's --nproc holds even for root;
+    also when that uid cannot reach the grader's files (they are bound for it by root)."""
     import os
     if os.geteuid() != 0:
         pytest.skip("grading as a user: --nproc counts that user's processes (the instructors page)")
@@ -215,14 +221,27 @@ def test_without_a_cgroup_a_fork_bomb_is_held_when_root_grades(no_cgroup, path):
     assert counts and counts[0] < sandbox.PROCESSES, (counts, note)
 
 
-@pytest.mark.parametrize("path", ["bwrap", "fallback"])
+@pytest.mark.parametrize("path", ["bwrap", "fallback", "bwrap, out of reach"])
 def test_without_a_cgroup_the_memory_of_all_the_sandboxs_processes_is_watched(no_cgroup, monkeypatch, path):
     import os
     if os.geteuid() != 0:
-        pytest.skip("grading as a user: only prlimit's per-process limits (the instructors page)")
+        pytest.skip("grading as a user: no uid of the sandbox's own (the test below)")
     monkeypatch.setattr(sandbox, "MEMORY", 2 ** 29)
     job = no_cgroup(SWELL, path)
     found, note = sandbox.run(job, timeout=60)
     held = [f["question"] for f in found if f["question"].startswith("held")]
     assert len(held) < 3, held          # 3 x 300 MiB do not fit in 512 MiB together
     assert note and "memory" in note and "all its processes together" in note, note
+
+
+@pytest.mark.parametrize("path", ["bwrap", "fallback"])
+def test_grading_as_a_user_the_memory_of_all_the_sandboxs_processes_is_watched(no_cgroup, monkeypatch, path):
+    """No cgroup and no uid of the sandbox's own (BN_ACCOUNT=none, as for an ordinary user): its
+    processes are found by its PID namespace (bubblewrap) or its session (the fallback)."""
+    monkeypatch.setenv("BN_ACCOUNT", "none")
+    monkeypatch.setattr(sandbox, "MEMORY", 2 ** 29)
+    job = no_cgroup(SWELL, path)
+    found, note = sandbox.run(job, timeout=60)
+    held = [f["question"] for f in found if f["question"].startswith("held")]
+    assert len(held) < 3, held
+    assert note and "all its processes together" in note, note

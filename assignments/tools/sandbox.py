@@ -61,14 +61,18 @@ def lib_parent() -> str:
     return str(Path(lib.__file__).resolve().parents[1])
 
 
-def _mounts(lib: str) -> list[str]:
-    """Read-only mounts: the system, the interpreter, the environment, lib and the runner."""
+def _binds(lib: str) -> list[str]:
+    """The folders mounted read-only: the system, the interpreter, the environment, lib and the runner."""
     paths = ["/usr", "/etc/alternatives", "/etc/ssl", sys.base_prefix, sys.prefix,
              str(Path(lib) / "lib"), str(RUNNER.parent)]
+    return [path for path in dict.fromkeys(paths) if Path(path).exists()]
+
+
+def _mounts(lib: str, staged: dict | None = None) -> list[str]:
+    """bubblewrap's read-only mounts; a folder in ``staged`` is bound from its staging place."""
     args = []
-    for path in dict.fromkeys(paths):
-        if Path(path).exists():
-            args += ["--ro-bind", path, path]
+    for path in _binds(lib):
+        args += ["--ro-bind", (staged or {}).get(path, path), path]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/") / link
         if target.is_symlink():
@@ -146,13 +150,16 @@ def fallback(job: Path, cell_seconds: float, call_seconds: float, lib: str, uid:
 def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None = None,
             uid: int | None = None) -> list[str]:
     """The sandbox's command; with ``uid`` (root grading without a cgroup), bubblewrap itself runs
-    as that unprivileged user, so that the sandbox's processes are counted against it."""
+    as that unprivileged user, so that the sandbox's processes are counted against it. The
+    folders that user cannot reach (a venv under /root) are first bound by root, in a mount
+    namespace of the sandbox's own, where it can (:func:`_staged`)."""
     lib = lib or lib_parent()
     if not bwrap_works():
         return fallback(job, cell_seconds, call_seconds, lib, uid)
-    return [*(_drop(uid) if uid else []), bwrap(), "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-            "--die-with-parent", "--new-session", "--tmpfs", "/tmp", *_mounts(lib),   # /tmp first: a
-            "--proc", "/proc", "--dev", "/dev", "--dir", "/home/student",            # mount under it stays
+    staging, staged = _staged(lib) if uid else ([], {})
+    return [*staging, *(_drop(uid) if uid else []), bwrap(), "--unshare-all", "--uid", "65534",
+            "--gid", "65534", "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--tmpfs", "/tmp",   # /tmp first: a
+            *_mounts(lib, staged), "--proc", "/proc", "--dev", "/dev", "--dir", "/home/student",  # mount under it stays
             "--ro-bind", str(job), "/job", "--chdir", "/home/student", "--clearenv",
             "--setenv", "HOME", "/home/student", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "MPLBACKEND", "Agg", "--setenv", "BN_LIB_PARENT", lib,
@@ -160,6 +167,42 @@ def command(job: Path, cell_seconds: float, call_seconds: float, lib: str | None
             "--setenv", "BN_CELL_SECONDS", str(cell_seconds), "--setenv", "BN_CALL_SECONDS", str(call_seconds),
             "prlimit", f"--as={MEMORY}", f"--nproc={PROCESSES}", "--core=0", "--fsize=0",
             "--", sys.executable, "-I", str(RUNNER), "/job"]
+
+
+STAGE = Path("/run/bn-sandbox-mounts") if Path("/run").is_dir() else Path("/tmp/bn-sandbox-mounts")
+
+
+def _staged(lib: str) -> tuple[list[str], dict]:
+    """For bubblewrap as a uid of the sandbox's own: the folders of :func:`_binds` that uid cannot
+    reach, bound by root onto empty folders under :data:`STAGE` (open to all) inside a mount
+    namespace of the sandbox's own (``unshare --mount``: the grader's machine sees no mount),
+    from where bubblewrap binds them at their own paths. Returns (the command's prefix, {folder:
+    its staging place}); ([], {}) when every folder is reachable."""
+    hidden = [path for path in _binds(lib) if unreachable(path)]
+    if not hidden:
+        return [], {}
+    STAGE.mkdir(mode=0o755, exist_ok=True)
+    info = STAGE.lstat()
+    if info.st_uid != 0 or STAGE.is_symlink() or info.st_mode & 0o022:
+        raise SandboxMissing(f"{STAGE} must be a folder of root's that only root can write")
+    staged = {}
+    for k, path in enumerate(hidden):
+        (STAGE / str(k)).mkdir(mode=0o755, exist_ok=True)
+        staged[path] = str(STAGE / str(k))
+    pairs = [arg for path in hidden for arg in (path, staged[path])]
+    script = "".join(f'mount --bind "${{{2 * k + 1}}}" "${{{2 * k + 2}}}" && ' for k in range(len(hidden)))
+    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+            script + f'shift {len(pairs)} && exec "$@"', "sh", *pairs], staged
+
+
+@functools.cache
+def staging_works() -> bool:
+    """Whether root may make a mount namespace here (as bubblewrap does, when it works as root)."""
+    try:
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 CGROUPS = Path("/sys/fs/cgroup")
@@ -218,13 +261,7 @@ class Account:
 
     def memory(self) -> int:
         """Bytes resident in all the uid's processes together."""
-        total = 0
-        for pid in self.pids():
-            try:
-                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-            except (OSError, ValueError, IndexError):
-                pass
-        return total
+        return _resident(self.pids())
 
     def kill(self) -> None:
         """Kill every process of the uid (kill -1 as that user: even one forked a moment ago)."""
@@ -241,6 +278,63 @@ class Account:
         os.close(self.lock)
         self.lock = None
 
+
+
+def _resident(pids) -> int:
+    """Bytes resident in the processes ``pids`` together."""
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+class Processes:
+    """The sandbox's processes where it has neither a cgroup nor a uid of its own (grading as an
+    ordinary user): with bubblewrap, every process in its PID namespace (none leaves it); in the
+    fallback, every process of its session (a process that starts a session of its own leaves
+    it: the instructors page says so). ``memory()`` and ``kill()`` as :class:`Account`'s."""
+
+    def __init__(self, proc):
+        self.proc, self.namespace = proc, None
+
+    @staticmethod
+    def _status(pid) -> tuple[int, int]:
+        """(parent, session) of ``pid``, from /proc/PID/stat (after the name, which may hold spaces)."""
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[1]), int(fields[3])
+
+    def pids(self) -> list[int]:
+        own = os.readlink("/proc/self/ns/pid")
+        found, everyone = [], [int(p.name) for p in Path("/proc").glob("[0-9]*")]
+        for pid in everyone:
+            try:
+                if bwrap_works():
+                    space = os.readlink(f"/proc/{pid}/ns/pid")
+                    if self.namespace is None and space != own and self._status(pid)[0] == self.proc.pid:
+                        self.namespace = space           # bubblewrap's child, the namespace's first
+                    if space == self.namespace:
+                        found.append(pid)
+                elif self._status(pid)[1] == self.proc.pid:
+                    found.append(pid)
+            except (OSError, ValueError, IndexError):
+                pass
+        return found
+
+    def memory(self) -> int:
+        return _resident(self.pids())
+
+    def kill(self) -> None:
+        _kill(self.proc)
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    close = kill
 
 
 class Cgroup:
@@ -338,14 +432,15 @@ def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float
         os.chmod(file, 0o644)
     group = Cgroup.make(MEMORY, PROCESSES)
     account = None if group else Account.claim()
-    if account and bwrap_works() and fallback_problem(lib):
+    if account and bwrap_works() and fallback_problem(lib) and not staging_works():
         account.close()      # bubblewrap cannot run as the uid (the interpreter is out of its
-        account = None       # reach): it runs as root, with prlimit's per-process limits only
+        account = None       # reach, and no mount namespace to bind it): it runs as root, with
+                             # prlimit's per-process limits only
     cmd = command(job, cell_seconds, call_seconds, lib, *([account.uid] if account else []))
     try:
         proc = subprocess.Popen(group.wrap(cmd) if group else cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        return _supervise(proc, timeout, group or account)
+        return _supervise(proc, timeout, group or account or Processes(proc))
     finally:
         if group:
             group.close()
@@ -354,9 +449,10 @@ def run(job: Path, timeout: float, cell_seconds: float = 60, call_seconds: float
 
 
 def _watch(proc, account, over, stop) -> None:
-    """Without a cgroup: every 50 ms, the resident memory of all the sandbox's processes together;
-    above MEMORY, the sandbox is killed. It stops (``stop``) before the uid is released: a late
-    look must not see, and kill, the next sandbox that runs as the same uid."""
+    """Without a cgroup: every 50 ms, the resident memory of all the sandbox's processes together
+    (``account``: an Account or Processes); above MEMORY, the sandbox is killed. It stops
+    (``stop``) before the uid is released: a late look must not see, and kill, the next sandbox
+    that runs as the same uid."""
     while not stop.is_set() and proc.poll() is None:
         if account.memory() > MEMORY and not stop.is_set():
             over.set()
@@ -368,11 +464,11 @@ def _watch(proc, account, over, stop) -> None:
 
 def _supervise(proc, timeout, group):
     """Read the sandbox's output (capped) until it ends or its time is up; (frames, note).
-    ``group`` is the sandbox's Cgroup, or its Account (no cgroup), or None."""
+    ``group`` is the sandbox's Cgroup, or its Account (no cgroup), or its Processes (neither)."""
     note = None
     _RUNNING.add(proc)
     over, stop, watcher = threading.Event(), threading.Event(), None
-    if isinstance(group, Account):
+    if not isinstance(group, Cgroup):
         watcher = threading.Thread(target=_watch, args=(proc, group, over, stop), daemon=True)
         watcher.start()
     flooded = threading.Event()

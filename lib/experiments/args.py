@@ -5,20 +5,14 @@ raises ``TypeError`` or ``ValueError`` before any work is done.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
-import os
-import pickle
-import tempfile
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 
 from lib.checks import as_float_array, check_finite
 
-__all__ = ["int_arg", "real_arg", "choice_arg", "bool_arg", "column", "frozen", "cached"]
+__all__ = ["int_arg", "real_arg", "choice_arg", "bool_arg", "column"]
 
 
 def int_arg(name, value, minimum):
@@ -67,84 +61,3 @@ def column(name, x):
         raise ValueError(f"{name} is empty: a batch needs N >= 1 examples")
     check_finite(name, x)
     return x
-
-
-def frozen(value):
-    """``value`` with every numpy array in it made read-only, for caches.
-
-    A memoised result is shared by every caller; a caller that writes into
-    it would silently change what the next caller gets. Arrays inside
-    tuples, lists and dicts are frozen too. Returns ``value``.
-    """
-    if isinstance(value, np.ndarray):
-        value.setflags(write=False)
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            frozen(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            frozen(item)
-    return value
-
-
-STORE_ENV = "BNBOOK_RESULTS_CACHE"
-"""The environment variable naming the folder of :func:`cached`'s stored results
-(default: ``bnbook-results`` in the system's temporary folder)."""
-
-
-@functools.lru_cache(maxsize=1)
-def _lib_digest():
-    """A digest of every file of ``lib`` and of the numeric packages' versions."""
-    import sklearn
-
-    h = hashlib.sha256(f"{np.__version__} {sklearn.__version__}".encode())
-    root = Path(__file__).resolve().parents[1]
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode() + path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _stored(function, args, kwargs):
-    """``function(*args, **kwargs)``, read from or written to the results folder.
-
-    The key is the function, its arguments and :func:`_lib_digest`: any change to
-    ``lib`` (or to numpy or scikit-learn) computes afresh. Results are deterministic,
-    so the folder only saves time: two pages of one build (a chapter and the
-    verification page) share one run.
-    """
-    folder = Path(os.environ.get(STORE_ENV) or Path(tempfile.gettempdir()) / "bnbook-results")
-    key = hashlib.sha256(repr((function.__module__, function.__qualname__, args,
-                               sorted(kwargs.items()), _lib_digest())).encode()).hexdigest()[:24]
-    path = folder / f"{function.__name__}-{key}.pickle"
-    try:
-        return pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        pass
-    value = function(*args, **kwargs)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(value))
-        tmp.replace(path)
-    except OSError:
-        pass                                         # a read-only disk only costs time
-    return value
-
-
-def cached(maxsize, store=False):
-    """``functools.lru_cache`` whose results are :func:`frozen` (read-only arrays).
-
-    Lists among the arguments are taken as tuples, so that they can be keys. With
-    ``store``, results are also kept on disk between processes (:func:`_stored`).
-    """
-    def decorate(function):
-        compute = (lambda *a, **k: _stored(function, a, k)) if store else function
-        memo = functools.lru_cache(maxsize=maxsize)(lambda *a, **k: frozen(compute(*a, **k)))
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            key = lambda v: tuple(v) if isinstance(v, list) else v  # noqa: E731
-            return memo(*map(key, args), **{k: key(v) for k, v in kwargs.items()})
-        wrapper.cache_clear = memo.cache_clear
-        return wrapper
-    return decorate

@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from lib.experiments.args import bool_arg, cached, choice_arg, int_arg
+from lib.experiments.args import bool_arg, choice_arg, int_arg
+from lib.store import cached
 from lib.norms import input_grad, normalize
 
 __all__ = ["RELU_RATE_LIMIT", "yang_linear_rate", "depth_profile", "depth_rates",

@@ -11,7 +11,8 @@ import math
 import numpy as np
 
 from lib import batchnorm as bn
-from lib.experiments.args import cached, int_arg
+from lib.experiments.args import int_arg
+from lib.store import cached
 from lib.norms import input_grad, normalize
 
 __all__ = ["BATCH_NOISE_GRID", "batch_noise", "noise_claims"]

@@ -25,7 +25,8 @@ import math
 
 import numpy as np
 
-from lib.experiments.args import cached, choice_arg, int_arg, real_arg
+from lib.experiments.args import choice_arg, int_arg, real_arg
+from lib.store import cached
 from lib.experiments.depth import RELU_RATE_LIMIT
 from lib.norms import input_grad, normalize
 

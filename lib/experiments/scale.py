@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from lib import batchnorm as bn
-from lib.experiments.args import cached, int_arg, real_arg
+from lib.experiments.args import int_arg, real_arg
+from lib.store import cached
 from lib.norms import input_grad, normalize
 
 __all__ = ["SCALE_GRID", "scale_response", "weight_scale_check", "train_scale_invariant",

@@ -33,7 +33,8 @@ import numpy as np
 
 from lib import claims
 from lib import training as T
-from lib.experiments.args import cached, frozen, int_arg, real_arg
+from lib.experiments.args import int_arg, real_arg
+from lib.store import cached, frozen
 
 __all__ = ["SEEDS", "STEPS", "LEARNING_RATES", "STEP_SIZES", "ICS_MEASURES", "LANDSCAPE_MEASURES",
            "RESNET_NETS", "RESNET_RATES", "RESNET_DEPTH",

@@ -14,13 +14,14 @@ import time
 
 import sympy as sp
 
+from lib.store import cached
 from lib.steps import (basics, columnwise, example, gradient, layouts, lemma, residual, rowwise,
                        simplify, staged)
 from lib.steps.columnwise import C, X_HAT, x
 from lib.steps.matrices import ONES_N, mul
 from lib.symbolic import StepError
 
-__all__ = ["CHAPTERS", "book_steps", "mutations", "audit", "shown_as"]
+__all__ = ["CHAPTERS", "book_steps", "mutations", "audit", "audited", "shown_as"]
 
 CHAPTERS = ((2, basics), (3, rowwise), (3, staged), (4, lemma), (5, columnwise),
             (6, simplify), (6, example), (7, layouts), (8, gradient), (9, residual))
@@ -83,3 +84,15 @@ def audit(step, sizes=(2, 3)):
         except StepError:
             return {"mutation": what, "rejected": True, "seconds": time.perf_counter() - start}
     return {"mutation": what, "rejected": False, "seconds": time.perf_counter() - start}
+
+
+@cached(1, store=True)
+def audited():
+    """``(chapter, Step, audit(step))`` for every step of the book: each proved, and each run
+    again with a planted mistake.
+
+    The result is kept in the results folder (:func:`lib.store.cached`), under a
+    key that changes with any file of ``lib`` and with sympy's version: the verification page
+    and the tests share one run of every proof.
+    """
+    return [(chapter, step, audit(step)) for chapter, step in book_steps()]

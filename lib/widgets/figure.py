@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from lib.experiments.args import frozen
+from lib.store import frozen
 from lib.widgets.control import Control
 from lib.widgets.drawing import drop_unlabelled_minor_ticks, empty_axes, png_bytes, stacked_png
 from lib.widgets.live import LiveView
