@@ -125,7 +125,10 @@ pdf: $(BOOK_STAMP) $(VENDOR_STAMP)
 # make test: the strict build of the book runs in the background (tests/book_build.py) while the
 # fast tests run, and then the assignments are generated (generate.py), so both cores work; the
 # slow tests then read that one build and those assignments (each chapter is executed once a
-# run). make test-all adds the tests that need an environment of their own.
+# run), handed to the two workers a test at a time (the PDF is built once, by the first worker
+# that needs it). make test-all adds the tests that need an environment of their own, a test file
+# to a worker, so that each fresh environment is made once. (--dist loadgroup would keep a
+# module's tests together, but it groups nothing with pytest 9.2: pytest-dev/pytest-xdist#1386.)
 TEST_SITE := test-artifacts/site
 TEST_DIST := test-artifacts/dist
 define run_tests
@@ -137,18 +140,18 @@ define run_tests
 	    && touch $(TEST_DIST)/.complete ) > $(TEST_DIST).log 2>&1; fi; \
 	  wait $$build; tail -n 1 $(TEST_SITE).log; \
 	  if [ $$fast != 0 ]; then echo ">> fast tests failed"; exit $$fast; fi
-	@echo ">> slow tests on both cores (a test to a worker; the PDF's tests together): the build, notebooks, browser, PDF, warm cache, grader$(1)"
+	@echo ">> slow tests on both cores: the build, notebooks, browser, PDF, warm cache, grader$(1)"
 	BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_DIST=$(TEST_DIST) \
-	  $(BIN)/python -m pytest -m "$(2)" -n 2 --dist loadgroup $(PYTEST_ARGS)
+	  $(BIN)/python -m pytest -m "$(2)" -n 2 --dist $(3) $(PYTEST_ARGS)
 endef
 
 test: $(TEST_STAMP)
 	@mkdir -p test-artifacts
-	$(call run_tests,,slow and not fresh_env)
+	$(call run_tests,,slow and not fresh_env,load)
 
 test-all: $(TEST_STAMP)
 	@mkdir -p test-artifacts
-	$(call run_tests,; fresh environments: Colab-like venv$(,) Binder$(,) Gradescope zips,slow)
+	$(call run_tests,; fresh environments: Colab-like venv$(,) Binder$(,) Gradescope zips,slow,loadfile)
 
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ versions. Used by :mod:`lib.experiments` and :mod:`lib.steps.audit`.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import os
@@ -56,30 +57,47 @@ def _lib_digest():
     return h.hexdigest()[:16]
 
 
+def _read(path):
+    try:
+        return True, pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        return False, None
+
+
 def _stored(function, args, kwargs):
     """``function(*args, **kwargs)``, read from or written to the results folder.
 
     The key is the function, its arguments and :func:`_lib_digest`: any change to
-    ``lib`` (or to numpy or scikit-learn) computes afresh. Results are deterministic,
-    so the folder only saves time: two pages of one build (a chapter and the
-    verification page) share one run.
+    ``lib`` (or to numpy, scikit-learn or sympy) computes afresh. Results are
+    deterministic, so the folder only saves time: two pages of one build (a chapter and
+    the verification page), or the build and the tests running beside it, share one run.
+    A process that finds another computing the same result waits for it (a lock file
+    per key) instead of computing it twice.
     """
     folder = Path(os.environ.get(STORE_ENV) or Path(tempfile.gettempdir()) / "bnbook-results")
     key = hashlib.sha256(repr((function.__module__, function.__qualname__, args,
                                sorted(kwargs.items()), _lib_digest())).encode()).hexdigest()[:24]
     path = folder / f"{function.__name__}-{key}.pickle"
-    try:
-        return pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        pass
-    value = function(*args, **kwargs)
+    found, value = _read(path)
+    if found:
+        return value
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(value))
-        tmp.replace(path)
+        lock = open(path.with_suffix(".lock"), "a")
     except OSError:
-        pass                                         # a read-only disk only costs time
+        return function(*args, **kwargs)             # a read-only disk only costs time
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)             # released when the file is closed
+        found, value = _read(path)                   # made while this process waited
+        if found:
+            return value
+        value = function(*args, **kwargs)
+        try:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(value))
+            tmp.replace(path)
+        except OSError:
+            pass
     return value
 
 

@@ -18,6 +18,7 @@ TOOLS = ROOT / "assignments" / "tools"
 MASTERS = ROOT / "assignments" / "masters"
 NAMES = ("bn_backward", "bn_gradient_scale", "bn_symbolic")
 CELL_TIMEOUT = 10   # an endless top-level loop costs this much, not the whole grading
+CALL_TIMEOUT = 4    # and an endless function this much a round (an honest call takes milliseconds)
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def grade_cli(dist, *submissions):
     """Run the grading command on several submissions; return (stdout, reports)."""
     report_path = Path(submissions[0]).parent / "reports.json"
     proc = subprocess.run([sys.executable, str(TOOLS / "grade.py"), "--dist", str(dist),
-                           "--cell-timeout", str(CELL_TIMEOUT), "--call-timeout", str(CELL_TIMEOUT),
+                           "--cell-timeout", str(CELL_TIMEOUT), "--call-timeout", str(CALL_TIMEOUT),
                            "--json", str(report_path),
                            *map(str, submissions)],
                           capture_output=True, text=True, timeout=1800)

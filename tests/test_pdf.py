@@ -6,38 +6,53 @@ test-artifacts/pdf/ for a person to look at.
 """
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import BIN, ROOT, source_of, toc_files
 
-# one PDF build (the module's fixture) serves every test here: xdist keeps them on one worker
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.xdist_group("pdf")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 PDF_NAME = "backprop-batchnorm.pdf"
 
 
-@pytest.fixture(scope="module")
-def pdf(built_book, tmp_path_factory):
+@pytest.fixture(scope="session")
+def pdf(built_book, tmp_path_factory, worker_id):
+    """The PDF edition, built once a run. Under xdist (``make test`` spreads these tests over
+    its workers one at a time) the first worker that needs it builds it in the folder the
+    workers share, under a lock, and the others wait for it and read it."""
     assert built_book.returncode == 0, built_book.log[-3000:]
     for tool in ("xelatex", "latexmk", "pdftotext", "pdffonts", "pdfimages", "pdftoppm"):
         assert shutil.which(tool), f"{tool} is missing: `make test` installs Debian's TeX and poppler-utils"
-    book = tmp_path_factory.mktemp("pdf") / "book"
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    with open(shared / "pdf.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = shared / "pdf.json"
+        if not result.exists():
+            result.write_text(json.dumps(_build_pdf(built_book, shared / "pdf" / "book")))
+        made = json.loads(result.read_text())
+    latex = Path(made["latex"])
+    assert made["returncode"] == 0 and (latex / PDF_NAME).is_file(), made["log"]
+    return latex
+
+
+def _build_pdf(built_book, book):
     shutil.copytree(built_book.source, book, ignore=shutil.ignore_patterns("html"))
     start = time.perf_counter()
     proc = subprocess.run([str(BIN / "jupyter-book"), "build", str(book), "--builder", "pdflatex",
                            "--warningiserror", "--nitpick", "--keep-going"],
                           capture_output=True, text=True, timeout=1100,
                           env={**os.environ, "LATEXMKOPTS": "-silent"})
-    seconds = time.perf_counter() - start
-    latex = book / "_build" / "latex"
-    assert proc.returncode == 0 and (latex / PDF_NAME).is_file(), (proc.stdout + proc.stderr)[-4000:]
-    print(f"PDF built in {seconds:.0f} s")
-    return latex
+    print(f"PDF built in {time.perf_counter() - start:.0f} s")
+    return {"returncode": proc.returncode, "latex": str(book / "_build" / "latex"),
+            "log": (proc.stdout + proc.stderr)[-4000:]}
 
 
 def _text(pdf_dir):
