@@ -247,17 +247,7 @@ class Account:
         return cmd                               # command() drops to the uid itself
 
     def pids(self) -> list[int]:
-        found = []
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                for line in status.read_text().splitlines():
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == self.uid:
-                            found.append(int(status.parent.name))
-                        break
-            except (OSError, ValueError, IndexError):
-                pass
-        return found
+        return _processes(lambda pid: _uid(pid) == self.uid)
 
     def memory(self) -> int:
         """Bytes resident in all the uid's processes together."""
@@ -278,6 +268,26 @@ class Account:
         os.close(self.lock)
         self.lock = None
 
+
+
+def _processes(belongs) -> list[int]:
+    """The processes (pids) for which ``belongs(pid)`` holds; one that ends meanwhile is left out."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if belongs(int(entry.name)):
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def _uid(pid) -> int:
+    """The real uid of ``pid``, from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise ValueError(f"no Uid line for {pid}")
 
 
 def _resident(pids) -> int:
@@ -307,21 +317,15 @@ class Processes:
         return int(fields[1]), int(fields[3])
 
     def pids(self) -> list[int]:
-        own = os.readlink("/proc/self/ns/pid")
-        found, everyone = [], [int(p.name) for p in Path("/proc").glob("[0-9]*")]
-        for pid in everyone:
-            try:
-                if bwrap_works():
-                    space = os.readlink(f"/proc/{pid}/ns/pid")
-                    if self.namespace is None and space != own and self._status(pid)[0] == self.proc.pid:
-                        self.namespace = space           # bubblewrap's child, the namespace's first
-                    if space == self.namespace:
-                        found.append(pid)
-                elif self._status(pid)[1] == self.proc.pid:
-                    found.append(pid)
-            except (OSError, ValueError, IndexError):
-                pass
-        return found
+        return _processes(self._inside if bwrap_works() else lambda pid: self._status(pid)[1] == self.proc.pid)
+
+    def _inside(self, pid) -> bool:
+        """Whether ``pid`` is in the sandbox's PID namespace (found at bubblewrap's child)."""
+        space = os.readlink(f"/proc/{pid}/ns/pid")
+        if self.namespace is None and space != os.readlink("/proc/self/ns/pid") \
+                and self._status(pid)[0] == self.proc.pid:
+            self.namespace = space           # bubblewrap's child, the namespace's first process
+        return space == self.namespace
 
     def memory(self) -> int:
         return _resident(self.pids())
