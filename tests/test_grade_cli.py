@@ -2,6 +2,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("grade", ROOT / "assignments" / "tools" / "grade.py")
@@ -75,3 +77,17 @@ def test_each_report_is_printed_as_its_submission_finishes(tmp_path, monkeypatch
     grade.main([str(slow), str(fast), "-j", "2"])
     out = capsys.readouterr().out
     assert out.index("[1/2] == fast.ipynb") < out.index("[2/2] == slow.ipynb"), out
+
+
+def test_a_sandbox_that_does_not_start_stops_the_batch_loudly(tmp_path, monkeypatch):
+    """No first frame from the runner (the interpreter out of the sandbox's reach, say): the
+    grader's fault, not the student's. It raises, and the command exits non-zero, instead of
+    giving every submission 0 with a note blaming the notebook."""
+    submission = tmp_path / "bn_backward.ipynb"
+    submission.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    monkeypatch.setattr(grade.sandbox, "run", lambda *a, **k: ([], "the submission's process ended with status 127"))
+    with pytest.raises(grade.GraderError, match="not the submission"):
+        grade.grade(submission, assignment="bn_backward")
+    with pytest.raises(SystemExit) as stop:
+        grade.main([str(submission), "--assignment", "bn_backward"])
+    assert "cannot grade" in str(stop.value) and "status 127" in str(stop.value)

@@ -245,3 +245,31 @@ def test_grading_as_a_user_the_memory_of_all_the_sandboxs_processes_is_watched(n
     held = [f["question"] for f in found if f["question"].startswith("held")]
     assert len(held) < 3, held
     assert note and "all its processes together" in note, note
+
+
+SHARE = SAY + r'''
+import time
+block = bytearray(200 * 2 ** 20)        # 200 MiB, touched, then shared with eight children
+for k in range(0, len(block), 4096):
+    block[k] = 1
+for k in range(8):
+    if os.fork() == 0:
+        time.sleep(3)
+        os._exit(0)
+time.sleep(3.5)
+say("shared")
+'''
+
+
+@pytest.mark.parametrize("path", ["bwrap", "fallback"])
+def test_pages_forked_processes_share_are_counted_once(no_cgroup, monkeypatch, path):
+    """Nine processes sharing 200 MiB hold 200 MiB, not 1.8 GiB: the watch does not stop them
+    (a harmless fork used to be charged once per process, and stopped as a memory hog)."""
+    import os
+    if os.geteuid() != 0:
+        monkeypatch.setenv("BN_ACCOUNT", "none")
+    monkeypatch.setattr(sandbox, "MEMORY", 2 ** 29)
+    job = no_cgroup(SHARE, path)
+    found, note = sandbox.run(job, timeout=60)
+    assert [f["question"] for f in found] == ["shared"], (found, note)
+    assert note is None, note

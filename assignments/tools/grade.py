@@ -77,6 +77,10 @@ def hint(error: str) -> str:
 
 # ---------------------------------------------------------------- one submission
 
+class GraderError(RuntimeError):
+    """The grader cannot grade at all (its sandbox does not start): the batch stops, loudly."""
+
+
 def _empty(name, notes):
     questions = {q.name: {"score": 0.0, "possible": float(q.points), "message": "not graded (see the notes)"}
                  for q in specs.ASSIGNMENTS.get(name, [])}
@@ -94,15 +98,16 @@ def _job(folder: Path, submission: Path, questions, rng):
                             for a in case.get("args", [])]
         inputs.update({f"{q.name}.{k}": v for k, v in arrays.items()})
         request.append({"name": q.name, "cases": cases})
-        judges[q.name] = judge
+        judges[q.name] = judge, len(cases)
     (folder / "submission.ipynb").write_bytes(submission.read_bytes())
     (folder / "request.json").write_text(json.dumps({"questions": request}))
     np.savez(folder / "inputs.npz", **inputs)
     return judges
 
 
-def _judge(question, judge, frames, submission=None) -> dict:
-    """Marks for one question from the last report of it the sandbox made."""
+def _judge(question, judge, frames, submission=None, cases=0) -> dict:
+    """Marks for one question from the last report of it the sandbox made (``cases``: how many
+    cases it has; a question's ``overtime`` hint is about its last, largest, case)."""
     mine = [f for f in frames if f["question"] == question.name]
     entry = {"score": 0.0, "possible": float(question.points)}
     if not mine:
@@ -111,7 +116,8 @@ def _judge(question, judge, frames, submission=None) -> dict:
     last = mine[-1]
     if last["error"] is not None:
         entry["message"] = hint(clean(last["error"]))
-        if question.overtime and "did not finish" in last["error"]:
+        if question.overtime and "did not finish" in last["error"] \
+                and last["error"].startswith(f"case {cases}:"):
             entry["message"] += f": {question.overtime}"
         return entry
     if question.derived and submission is not None:
@@ -137,7 +143,8 @@ def _judge(question, judge, frames, submission=None) -> dict:
 
 def grade(submission: Path, dist: Path = DIST, assignment: str | None = None, cell_timeout: float = 60,
           timeout: float = 600, call_timeout: float = 30, seed: int | None = None) -> dict:
-    """Grade one submission; never raises for a bad submission. Returns its report."""
+    """Grade one submission; never raises for a bad submission. Returns its report. Raises
+    GraderError when the sandbox does not start at all (no fault of the submission's)."""
     submission = Path(submission).resolve()
     if not submission.is_file():
         return _empty(assignment, [f"no submission to grade: {submission} is not a file"])
@@ -154,8 +161,15 @@ def grade(submission: Path, dist: Path = DIST, assignment: str | None = None, ce
         judges = _job(Path(tmp), submission, questions, np.random.default_rng(seed))
         lib = studentlib.parent_for(name, Path(sandbox.lib_parent()) / "lib")   # what students have
         frames, stop = sandbox.run(Path(tmp), timeout, cell_timeout, call_timeout, lib)
+    if not any(f["question"] == "_started" for f in frames):
+        raise GraderError(f"the sandbox did not start the grader's runner on {submission.name} "
+                          f"({stop or 'it gave no output'}): the grader, not the submission, is at fault; "
+                          f"check that the interpreter, its environment and lib are readable by the "
+                          f"sandbox's user (the instructors page, 'Grading')")
+    frames = [f for f in frames if f["question"] != "_started"]
     for q in questions:
-        report["questions"][q.name] = _judge(q, judges[q.name], frames, submission)
+        judge, cases = judges[q.name]
+        report["questions"][q.name] = _judge(q, judge, frames, submission, cases)
     notes = [f for f in frames if f["question"] == "_notes"]
     if notes:
         try:
@@ -304,8 +318,11 @@ def main(argv=None):
             print_report(files[k], report)
             sys.stdout.flush()
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        list(pool.map(one_and_print, range(len(files))))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            list(pool.map(one_and_print, range(len(files))))
+    except GraderError as err:
+        sys.exit(f"grade.py: cannot grade: {err}")
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1), encoding="utf-8")
     if args.csv:

@@ -180,9 +180,10 @@ def run_cell(source, ns, index, notes):
     try:
         limited(CELL_SECONDS, exec, compile(source, f"<cell {index}>", "exec"), ns)
     except Overtime:
-        notes.append(f"cell {index} did not finish within {CELL_SECONDS:g} s and was stopped (an endless loop?)")
+        notes.append(f"code cell {index + 1} did not finish within {CELL_SECONDS:g} s and was stopped "
+                     f"(an endless loop?)")
     except BaseException as exc:  # noqa: BLE001
-        notes.append(f"cell {index} raised {describe(exc, 200)}")
+        notes.append(f"code cell {index + 1} raised {describe(exc, 200)}")
 
 
 def main(job):
@@ -196,6 +197,7 @@ def main(job):
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = open(os.devnull, "w")
+    send(out, "_started", "start", [], None)      # before anything of the student's is read
     stub_otter()
     ns, notes, answered = {"__name__": "__main__"}, [], set()
     for index, source in enumerate(code_cells(os.path.join(job, "submission.ipynb"))):

@@ -3,9 +3,11 @@
 The sandbox (Debian's ``bubblewrap``): new user, PID, network, IPC and UTS namespaces (no
 network at all), user ``nobody``, no capabilities; the system, the Python environment and
 the book's ``lib`` mounted read-only; a private empty ``/tmp`` and home; the job folder (the
-submission and the grader's inputs, nothing else) read-only. ``prlimit`` caps memory,
-processes and CPU time; the grader's wall-clock limit kills the sandbox, and with it every
-process the submission started (they live in its PID namespace, whose first process dies).
+submission and the grader's inputs, nothing else) read-only. ``prlimit`` caps each process's
+address space, the processes of its user, file size and core dumps; a cgroup (or, without
+one, a uid of the sandbox's own and a watch) limits them together; the grader's wall-clock
+limit kills the sandbox, and with it every process the submission started (they live in its
+PID namespace, whose first process dies).
 Hidden tests, references and solutions are never inside: they stay in the grader.
 """
 from __future__ import annotations
@@ -291,14 +293,29 @@ def _uid(pid) -> int:
 
 
 def _resident(pids) -> int:
-    """Bytes resident in the processes ``pids`` together."""
+    """Bytes of memory the processes ``pids`` hold together: each shared page counted once (its
+    share in each process, the PSS of /proc/PID/smaps_rollup), so that processes forked from
+    one another are not charged many times for the pages they share. Their resident sizes added
+    up (one read of statm each) bound it from above; only above MEMORY is the PSS read."""
+    page = os.sysconf("SC_PAGE_SIZE")
     total = 0
     for pid in pids:
         try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
         except (OSError, ValueError, IndexError):
             pass
-    return total
+    if total <= MEMORY:
+        return total
+    shared = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    shared += int(line.split()[1]) * 1024
+                    break
+        except (OSError, ValueError, IndexError):
+            pass
+    return shared
 
 
 class Processes:
