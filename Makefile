@@ -126,7 +126,7 @@ pdf: $(BOOK_STAMP) $(VENDOR_STAMP)
 # fast tests run, and then the assignments are generated (generate.py), so both cores work; the
 # slow tests then read that one build and those assignments (each chapter is executed once a
 # run), handed to the two workers a test at a time (the PDF is built once, by the first worker
-# that needs it): those that need no build first, while it finishes; the others wait for it. make test-all adds the tests that need an environment of their own, a test file
+# that needs it). make test-all adds the tests that need an environment of their own, a test file
 # to a worker, so that each fresh environment is made once. (--dist loadgroup would keep a
 # module's tests together, but it groups nothing with pytest 9.2: pytest-dev/pytest-xdist#1386.)
 TEST_SITE := test-artifacts/site
@@ -136,13 +136,13 @@ define run_tests
 	@rm -rf $(TEST_DIST); \
 	  $(BIN)/python tests/book_build.py $(TEST_SITE) > $(TEST_SITE).log 2>&1 & build=$$!; \
 	  $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); fast=$$?; \
-	  if [ $$fast != 0 ]; then wait $$build; echo ">> fast tests failed"; exit $$fast; fi; \
-	  ( $(BIN)/python assignments/tools/generate.py --out $(TEST_DIST) \
-	    && touch $(TEST_DIST)/.complete ) > $(TEST_DIST).log 2>&1; \
-	  echo ">> slow tests on both cores, those that need no build first (the build, notebooks, browser, PDF, warm cache, grader$(1))"; \
-	  BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_BUILD_PID=$$build BNBOOK_TEST_DIST=$(TEST_DIST) \
-	    $(BIN)/python -m pytest -m "$(2)" -n 2 --dist $(3) $(PYTEST_ARGS); slow=$$?; \
-	  wait $$build; tail -n 1 $(TEST_SITE).log; exit $$slow
+	  if [ $$fast = 0 ]; then ( $(BIN)/python assignments/tools/generate.py --out $(TEST_DIST) \
+	    && touch $(TEST_DIST)/.complete ) > $(TEST_DIST).log 2>&1; fi; \
+	  wait $$build; tail -n 1 $(TEST_SITE).log; \
+	  if [ $$fast != 0 ]; then echo ">> fast tests failed"; exit $$fast; fi
+	@echo ">> slow tests on both cores: the build, notebooks, browser, PDF, warm cache, grader$(1)"
+	BNBOOK_TEST_SITE=$(TEST_SITE) BNBOOK_TEST_DIST=$(TEST_DIST) \
+	  $(BIN)/python -m pytest -m "$(2)" -n 2 --dist $(3) $(PYTEST_ARGS)
 endef
 
 test: $(TEST_STAMP)

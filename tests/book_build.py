@@ -1,10 +1,9 @@
 """One strict build of the whole book, which every slow test reads.
 
 ``make test`` starts it in the background (``python tests/book_build.py DEST``) while the fast tests
-run, so that the two cores are both busy; the slow tests find it in ``DEST`` (``$BNBOOK_TEST_SITE``,
-see ``conftest.built_book``), and wait for it while it runs (``$BNBOOK_TEST_BUILD_PID``): the
-tests that need no build go first, on the core the fast tests leave. Run without those
-variables, the slow tests build it themselves, once per session. Either way each chapter is executed once per test run:
+run, so that the two cores are both busy; the slow tests then find it finished in ``DEST``
+(``$BNBOOK_TEST_SITE``, see ``conftest.built_book``). Run without that variable, the slow tests
+build it themselves, once per session. Either way each chapter is executed once per test run:
 the notebook, browser, PDF, export and cache tests all read this build and its cache.
 """
 from __future__ import annotations
@@ -14,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 BIN = Path(sys.executable).parent
 SITE_ENV = "BNBOOK_TEST_SITE"
-BUILD_PID_ENV = "BNBOOK_TEST_BUILD_PID"
 RESULT = "build.json"      # beside the copied book/: the build's exit status and output
 
 
@@ -56,9 +53,7 @@ def build_book(dest: Path, extra_args=()) -> BuiltBook:
     """Copy book/ to ``dest`` and build it strictly; the result is also written beside it."""
     shutil.copytree(BOOK, dest, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
     code, log = strict_build(dest, extra_args)
-    partial = dest.parent / f"{RESULT}.partial"          # a reader never sees half of it
-    partial.write_text(json.dumps({"returncode": code, "log": log}))
-    partial.replace(dest.parent / RESULT)
+    (dest.parent / RESULT).write_text(json.dumps({"returncode": code, "log": log}))
     return BuiltBook(dest, dest / "_build" / "html", code, log)
 
 
@@ -70,22 +65,6 @@ def finished_build(folder: Path) -> BuiltBook | None:
     data = json.loads(result.read_text())
     book = folder / "book"
     return BuiltBook(book, book / "_build" / "html", data["returncode"], data["log"])
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` is alive (a zombie is not)."""
-    try:
-        return pid > 0 and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_for_build(folder: Path, pid: int = 0) -> BuiltBook | None:
-    """The build in ``folder`` once it has finished, waiting while its process ``pid`` runs; None
-    when there is none and nothing is building it."""
-    while (built := finished_build(folder)) is None and _running(pid):
-        time.sleep(1)
-    return built or finished_build(folder)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ import jupytext
 import pytest
 import yaml
 
-from book_build import (BUILD_PID_ENV, RESULT, SITE_ENV, BuiltBook, build_book,  # noqa: F401 (re-exported)
-                        finished_build, wait_for_build)
+from book_build import BuiltBook, RESULT, SITE_ENV, build_book, finished_build  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -83,13 +82,11 @@ def built_book(tmp_path_factory) -> BuiltBook:
     """The whole book, built once per test run from a clean copy (no cache).
 
     ``make test`` builds it while the fast tests run and names the folder in
-    ``$BNBOOK_TEST_SITE``, and the build's process in ``$BNBOOK_TEST_BUILD_PID``: a test that
-    needs it waits for it while it runs. Without those, the first slow test that needs it
-    builds it here.
+    ``$BNBOOK_TEST_SITE``; without that, the first slow test that needs it builds it here.
     """
     ready = os.environ.get(SITE_ENV)
     if ready:
-        built = wait_for_build(Path(ready), int(os.environ.get(BUILD_PID_ENV) or 0))
+        built = finished_build(Path(ready))
         if built is None:
             pytest.fail(f"${SITE_ENV}={ready} holds no finished build (tests/book_build.py writes {RESULT})")
         return built
@@ -122,9 +119,3 @@ def dist(tmp_path_factory) -> Path:
                            "--out", str(out)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
-
-
-def pytest_collection_modifyitems(items):
-    """The tests that need no build of the book first (the grader's, the mini builds): under
-    ``make test`` they run while the book's build finishes, the others wait for it."""
-    items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
