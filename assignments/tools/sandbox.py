@@ -252,7 +252,7 @@ class Account:
         return _processes(lambda pid: _uid(pid) == self.uid)
 
     def memory(self) -> int:
-        """Bytes resident in all the uid's processes together."""
+        """Bytes the uid's processes hold together (:func:`_resident`)."""
         return _resident(self.pids())
 
     def kill(self) -> None:
@@ -326,6 +326,7 @@ class Processes:
 
     def __init__(self, proc):
         self.proc, self.namespace = proc, None
+        self.own = os.readlink("/proc/self/ns/pid")      # the grader's PID namespace
 
     @staticmethod
     def _status(pid) -> tuple[int, int]:
@@ -339,8 +340,7 @@ class Processes:
     def _inside(self, pid) -> bool:
         """Whether ``pid`` is in the sandbox's PID namespace (found at bubblewrap's child)."""
         space = os.readlink(f"/proc/{pid}/ns/pid")
-        if self.namespace is None and space != os.readlink("/proc/self/ns/pid") \
-                and self._status(pid)[0] == self.proc.pid:
+        if self.namespace is None and space != self.own and self._status(pid)[0] == self.proc.pid:
             self.namespace = space           # bubblewrap's child, the namespace's first process
         return space == self.namespace
 
