@@ -169,7 +169,7 @@ def landscape_claims(d):
     return out, numbers
 
 
-def resnet_claims(d, at_most=0.2, good=0.9, lag=0.2):
+def resnet_claims(d, at_most=0.2, good=0.9, lag=0.1):
     """Deep residual networks against the plain one with batch norm (:func:`resnet_sweep`).
 
     Accuracy (a diverged run counts as 0.1): the best of the grid's rates (picked on the
