@@ -181,6 +181,20 @@ def test_properties_over_shapes_and_scales(batch, method):
     assert np.all(np.abs(dx.sum(axis=0)) <= 1e-10 * np.maximum(term, 1e-300))
 
 
+
+@settings(max_examples=60, deadline=None)
+@given(batches())
+def test_the_training_layers_unchecked_passes_give_the_checked_results_bit_for_bit(batch):
+    """lib.layers skips the checks (checked=False) thousands of times a run; the numbers
+    of chapter 10 must not depend on it."""
+    x, gamma, beta, dy = batch
+    y, cache = bn.forward(x, gamma, beta)
+    y_fast, cache_fast = bn.forward(x, gamma, beta, checked=False)
+    assert np.array_equal(y, y_fast)
+    for a, b in zip(bn.backward(dy, cache), bn.backward(dy, cache_fast, checked=False)):
+        assert np.array_equal(a, b)
+
+
 # ---------------------------------------------------------------- bad input
 
 def good():
