@@ -3,11 +3,13 @@
 :func:`cached` memoises a function (its results made read-only by :func:`frozen`); with
 ``store=True`` the results are also kept on disk, in the folder named by
 ``$BNBOOK_RESULTS_CACHE`` (default: ``bnbook-results`` in the system's temporary folder),
-under a key that changes with every file of ``lib`` and the numeric and symbolic packages'
-versions. Used by :mod:`lib.experiments` and :mod:`lib.steps.audit`.
+under a key that changes with the code the function runs (the files of ``lib`` its module
+imports, directly or through ``lib``: :func:`imported_files`) and the numeric and symbolic
+packages' versions. Used by :mod:`lib.experiments` and :mod:`lib.steps.audit`.
 """
 from __future__ import annotations
 
+import ast
 import fcntl
 import functools
 import hashlib
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["frozen", "cached", "STORE_ENV"]
+__all__ = ["frozen", "cached", "imported_files", "STORE_ENV"]
 
 
 def frozen(value):
@@ -44,16 +46,68 @@ STORE_ENV = "BNBOOK_RESULTS_CACHE"
 (default: ``bnbook-results`` in the system's temporary folder)."""
 
 
-@functools.lru_cache(maxsize=1)
-def _lib_digest():
-    """A digest of every file of ``lib`` and of the numeric and symbolic packages' versions."""
+LIB = Path(__file__).resolve().parent
+"""The folder of this ``lib``."""
+
+
+def _module_file(dotted, root):
+    """``lib.steps.basics`` -> lib/steps/basics.py (or the package's __init__.py) in the
+    folder ``root`` of lib, or None."""
+    parts = dotted.split(".")[1:]
+    if not parts:                               # "lib" itself
+        return root / "__init__.py"
+    rel = Path(*parts)
+    for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path):
+    """The dotted lib modules (and names, which may be modules) that ``path`` imports."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            raise ImportError(f"{path}: lib imports itself absolutely (from lib.x import y), "
+                              "so that what a result depends on can be followed")
+        if isinstance(node, ast.ImportFrom) and node.module.split(".")[0] == "lib":
+            yield node.module
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.split(".")[0] == "lib")
+
+
+def imported_files(modules, root=LIB):
+    """The files of the dotted ``lib`` modules ``modules`` and of every lib module they
+    import, directly or through lib (a module's packages' ``__init__`` included), sorted;
+    ``root`` is the folder of lib (this one by default).
+
+    Read from the source (``import`` statements), not from what a process has loaded, so
+    that every process finds the same files.
+    """
+    todo, seen = list(modules), {}
+    while todo:
+        parts = todo.pop().split(".")
+        for k in range(1, len(parts) + 1):      # a module imports its packages' __init__ too
+            path = _module_file(".".join(parts[:k]), root)
+            if path is not None and path not in seen:
+                seen[path] = None
+                todo.extend(_imports(path))
+    return sorted(seen)
+
+
+@functools.lru_cache(maxsize=None)
+def _code_digest(module):
+    """A digest of the files of ``lib`` that ``module`` runs (:func:`imported_files`, with this
+    module's own) and of the numeric and symbolic packages' versions; every file of ``lib``
+    for a module outside it."""
     import sklearn
     import sympy
 
     h = hashlib.sha256(f"{np.__version__} {sklearn.__version__} {sympy.__version__}".encode())
-    root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    files = (imported_files([module, __name__]) if module.split(".")[0] == "lib"
+             else sorted(LIB.rglob("*.py")))
+    for path in files:
+        h.update(path.relative_to(LIB).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -67,8 +121,8 @@ def _read(path):
 def _stored(function, args, kwargs):
     """``function(*args, **kwargs)``, read from or written to the results folder.
 
-    The key is the function, its arguments and :func:`_lib_digest`: any change to
-    ``lib`` (or to numpy, scikit-learn or sympy) computes afresh. Results are
+    The key is the function, its arguments and :func:`_code_digest` of its module: a change
+    to the code it runs (or to numpy, scikit-learn or sympy) computes afresh. Results are
     deterministic, so the folder only saves time: two pages of one build (a chapter and
     the verification page), or the build and the tests running beside it, share one run.
     A process that finds another computing the same result waits for it (a lock file
@@ -76,7 +130,7 @@ def _stored(function, args, kwargs):
     """
     folder = Path(os.environ.get(STORE_ENV) or Path(tempfile.gettempdir()) / "bnbook-results")
     key = hashlib.sha256(repr((function.__module__, function.__qualname__, args,
-                               sorted(kwargs.items()), _lib_digest())).encode()).hexdigest()[:24]
+                               sorted(kwargs.items()), _code_digest(function.__module__))).encode()).hexdigest()[:24]
     path = folder / f"{function.__name__}-{key}.pickle"
     found, value = _read(path)
     if found:

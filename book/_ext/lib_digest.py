@@ -26,7 +26,6 @@ without ``-W``.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import json
@@ -50,18 +49,6 @@ def lib_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
-def _module_file(root: Path, dotted: str):
-    """``lib.steps.basics`` -> lib/steps/basics.py (or the package's __init__.py), or None."""
-    parts = dotted.split(".")[1:]
-    if not parts:                               # "lib" itself
-        return root / "__init__.py"
-    rel = Path(*parts)
-    for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _imports_in_text(text):
     """Dotted lib modules imported by the ``import`` lines of ``text`` (names included)."""
     for frm, names, plain in _IMPORT.findall(text):
@@ -75,33 +62,12 @@ def _imports_in_text(text):
                 yield f"{frm}.{name}"
 
 
-def _imports_in_module(path: Path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "lib":
-            yield node.module
-            yield from (f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            yield from (a.name for a in node.names if a.name.split(".")[0] == "lib")
-
-
 def dependencies(source: Path, root: Path) -> list[Path]:
-    """The files of ``lib`` that the chapter ``source`` imports, directly or through lib."""
-    return _closure(list(_imports_in_text(source.read_text(encoding="utf-8"))), root)
+    """The files of ``lib`` (in ``root``) that the chapter ``source`` imports, directly or
+    through lib: :func:`lib.store.imported_files`, which also keys the stored results."""
+    from lib.store import imported_files
 
-
-def _closure(todo: list[str], root: Path) -> list[Path]:
-    """The files of the dotted lib modules ``todo``, and of everything they import from lib."""
-    seen: dict[Path, None] = {}
-    while todo:
-        dotted = todo.pop()
-        parts = dotted.split(".")
-        for k in range(1, len(parts) + 1):      # a module imports its packages' __init__ too
-            path = _module_file(root, ".".join(parts[:k]))
-            if path is not None and path not in seen:
-                seen[path] = None
-                todo.extend(_imports_in_module(path))
-    return sorted(seen)
+    return imported_files(list(_imports_in_text(source.read_text(encoding="utf-8"))), root)
 
 
 def digest(source: Path, root: Path) -> str:
