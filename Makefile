@@ -33,7 +33,10 @@ $(BIN)/python:
 # Every installed package comes from a lock (requirements.lock, requirements-test.lock: name==version
 # for the whole tree, compiled from requirements*.txt by `make lock`). lib is installed editable,
 # built with the lock's setuptools (no build isolation, so nothing unpinned is fetched).
-UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python
+# --compile-bytecode writes every package's .pyc at install time: where PYTHONDONTWRITEBYTECODE
+# is set, Python would otherwise compile sympy, scikit-learn and matplotlib again in every process
+# (a kernel, a grader's sandbox): measured here, sympy's import fell from 4 s to 0.7 s.
+UV_INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 $(BOOK_STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	@echo ">> installing the book's locked tree (requirements.lock) and lib (editable)"
 	$(UV_INSTALL) -r requirements.lock

@@ -16,6 +16,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -100,10 +101,8 @@ def _code_digest(module):
     """A digest of the files of ``lib`` that ``module`` runs (:func:`imported_files`, with this
     module's own) and of the numeric and symbolic packages' versions; every file of ``lib``
     for a module outside it."""
-    import sklearn
-    import sympy
-
-    h = hashlib.sha256(f"{np.__version__} {sklearn.__version__} {sympy.__version__}".encode())
+    versions = [np.__version__] + [metadata.version(name) for name in ("scikit-learn", "sympy")]
+    h = hashlib.sha256(" ".join(versions).encode())    # read without importing them (seconds)
     files = (imported_files([module, __name__]) if module.split(".")[0] == "lib"
              else sorted(LIB.rglob("*.py")))
     for path in files:

@@ -15,16 +15,19 @@ naming the step and the layer.
 """
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from lib.gradcheck import numerical_gradient
 from lib.layers import BatchNorm, Linear, Noise, ReLU, Residual
 
-__all__ = ["Linear", "BatchNorm", "Noise", "ReLU", "Residual", "Diverged", "Data", "digits",
+__all__ = ["Linear", "BatchNorm", "Noise", "ReLU", "Residual", "Diverged", "Data", "digits", "load_digits",
            "make_net", "make_resnet", "RESNET_KINDS",
            "forward", "cross_entropy", "loss_and_grads", "evaluate", "sgd_step", "train",
            "weight_layers", "gradient_check"]
@@ -52,12 +55,32 @@ class Data:
     y_test: np.ndarray
 
 
+DIGITS_FILE = ("sklearn", "datasets", "data", "digits.csv.gz")
+"""Where scikit-learn keeps the digits (UCI's optical digits, 8 x 8 pixels): a gzipped CSV of
+64 pixel columns and the label, inside its installed package."""
+
+
+def load_digits():
+    """``(x, y)``: scikit-learn's ``load_digits(return_X_y=True)``, read from its file.
+
+    Reading :data:`DIGITS_FILE` directly spares importing scikit-learn, seconds in every
+    process that trains (a chapter's kernel, a test); without the file (another release of
+    scikit-learn may move it), scikit-learn's own loader is used.
+    """
+    spec = importlib.util.find_spec(DIGITS_FILE[0])
+    path = Path(next(iter(spec.submodule_search_locations)), *DIGITS_FILE[1:])
+    if not path.is_file():
+        from sklearn.datasets import load_digits as sklearn_load_digits
+        return sklearn_load_digits(return_X_y=True)
+    with gzip.open(path, "rt", encoding="utf-8") as rows:
+        data = np.loadtxt(rows, delimiter=",")
+    return data[:, :-1], data[:, -1].astype(int)
+
+
 @lru_cache(maxsize=4)
 def digits(test_fraction=0.25, seed=0) -> Data:
     """scikit-learn's digits, pixels scaled to [0, 1], split once at random (cached)."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
+    x, y = load_digits()
     order = np.random.default_rng(seed).permutation(len(y))
     n_test = int(round(test_fraction * len(y)))
     test, tr = order[:n_test], order[n_test:]

@@ -40,6 +40,18 @@ def test_digits_are_split_once_and_read_only(data):
     assert T.digits() is data
 
 
+
+def test_the_digits_read_from_scikit_learns_file_are_its_load_digits(monkeypatch):
+    from sklearn.datasets import load_digits
+
+    x, y = T.load_digits()
+    expected_x, expected_y = load_digits(return_X_y=True)
+    assert np.array_equal(x, expected_x) and x.dtype == expected_x.dtype
+    assert np.array_equal(y, expected_y) and y.dtype == expected_y.dtype
+    # and where a release of scikit-learn has moved the file, its loader is used
+    monkeypatch.setattr(T, "DIGITS_FILE", ("sklearn", "datasets", "data", "moved.csv.gz"))
+    assert np.array_equal(T.load_digits()[0], expected_x)
+
 def test_make_net_stacks_linear_bn_relu_and_a_readout():
     net = T.make_net(2, 8, seed=0)
     assert [type(layer).__name__ for layer in net] == [
