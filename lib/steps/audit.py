@@ -92,7 +92,8 @@ def audited():
     again with a planted mistake.
 
     The result is kept in the results folder (:func:`lib.store.cached`), under a
-    key that changes with any file of ``lib`` and with sympy's version: the verification page
-    and the tests share one run of every proof.
+    key that changes with any file of ``lib`` this module imports (every step's module among
+    them) and with sympy's version: the verification page and the tests share one run of
+    every proof.
     """
     return [(chapter, step, audit(step)) for chapter, step in book_steps()]
