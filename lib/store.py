@@ -128,8 +128,9 @@ def _stored(function, args, kwargs):
     per key) instead of computing it twice.
     """
     folder = Path(os.environ.get(STORE_ENV) or Path(tempfile.gettempdir()) / "bnbook-results")
+    code = _code_digest(function.__module__)
     key = hashlib.sha256(repr((function.__module__, function.__qualname__, args,
-                               sorted(kwargs.items()), _code_digest(function.__module__))).encode()).hexdigest()[:24]
+                               sorted(kwargs.items()), code)).encode()).hexdigest()[:24]
     path = folder / f"{function.__name__}-{key}.pickle"
     found, value = _read(path)
     if found:

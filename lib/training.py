@@ -67,9 +67,9 @@ def load_digits():
     process that trains (a chapter's kernel, a test); without the file (another release of
     scikit-learn may move it), scikit-learn's own loader is used.
     """
-    spec = importlib.util.find_spec(DIGITS_FILE[0])
-    path = Path(next(iter(spec.submodule_search_locations)), *DIGITS_FILE[1:])
-    if not path.is_file():
+    spec = importlib.util.find_spec(DIGITS_FILE[0])     # None without scikit-learn
+    path = spec and Path(next(iter(spec.submodule_search_locations)), *DIGITS_FILE[1:])
+    if not (path and path.is_file()):                   # scikit-learn's loader says why
         from sklearn.datasets import load_digits as sklearn_load_digits
         return sklearn_load_digits(return_X_y=True)
     with gzip.open(path, "rt", encoding="utf-8") as rows:
