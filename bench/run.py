@@ -7,10 +7,11 @@ backward   lib.batchnorm.backward, every method, as a ratio to a plain copy of
            torch is installed, to torch's native CPU kernel on one thread.
 widgets    the update time of each widget of lib.widgets at the extremes of
            its controls.
-book       a clean strict build of the book in a temporary copy, then a
-           rebuild of the same copy with nothing changed (jupyter-cache hit).
-chapters   each chapter of _toc.yml executed as a Binder reader runs it
-           (jupytext -> nbclient, from the chapter's own folder).
+book       a clean strict build of the book in a temporary copy, with an empty
+           result store and widget cache, then a rebuild of the same copy with
+           nothing changed (jupyter-cache hit).
+chapters   each chapter of _toc.yml executed as a Binder reader first runs it
+           (jupytext -> nbclient, from the chapter's own folder, empty result store).
 symbolic   the exact checks of lib.symbolic, per page and in total (read from
            the chapter runs, so it runs the chapters too).
 static     every widget of the built site in Chromium: the time a frame switch takes, the
@@ -277,11 +278,23 @@ def bench_widgets(quick):
 # 3. book build
 # --------------------------------------------------------------------------
 
-def jupyter_book_build(source):
+def cold_caches(folder):
+    """The caller's environment with an empty result store and widget cache under ``folder``.
+
+    lib.store keeps the experiments' results in the system's temporary folder and the site
+    build's kernels keep their widget frames in ``~/.cache``: both outlive a run, so a build
+    or a chapter started after ``make test`` would read them and train nothing. A clean
+    build, and a reader's first run of a chapter, start without them."""
+    folder = Path(folder)
+    return {**CHILD_ENV, "BNBOOK_RESULTS_CACHE": str(folder / "results"),
+            "BNBOOK_WIDGET_CACHE": str(folder / "widgets")}
+
+
+def jupyter_book_build(source, env):
     cmd = [str(BIN / "jupyter-book"), "build", str(source),
            "--warningiserror", "--nitpick", "--keep-going"]
     start, cpu = time.perf_counter(), children_cpu()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=CHILD_ENV)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
     return (time.perf_counter() - start, children_cpu() - cpu, proc.returncode,
             proc.stdout + proc.stderr)
 
@@ -302,8 +315,9 @@ def bench_book(quick):
         source = Path(tmp) / "book"
         shutil.copytree(BOOK, source, ignore=shutil.ignore_patterns(
             "_build", ".ipynb_checkpoints", ".jupyter_cache"))
-        clean_s, clean_cpu, clean_rc, clean_log = jupyter_book_build(source)
-        rebuild_s, rebuild_cpu, rebuild_rc, _ = jupyter_book_build(source)
+        env = cold_caches(Path(tmp) / "caches")     # the rebuild keeps what the clean build stored
+        clean_s, clean_cpu, clean_rc, clean_log = jupyter_book_build(source, env)
+        rebuild_s, rebuild_cpu, rebuild_rc, _ = jupyter_book_build(source, env)
     result = {"clean_s": clean_s, "rebuild_s": rebuild_s,
               "clean_cpu_s": clean_cpu, "rebuild_cpu_s": rebuild_cpu,
               "clean_ok": clean_rc == 0, "rebuild_ok": rebuild_rc == 0}
@@ -350,9 +364,10 @@ def toc_pages():
     return pages
 
 
-def reader_env():
-    """A reader's kernel: the caller's environment, never a site build's kernel profile."""
-    return {k: v for k, v in CHILD_ENV.items() if k != "IPYTHONDIR"}
+def reader_env(caches):
+    """A reader's first kernel (Binder's fresh container): the caller's environment with empty
+    caches under ``caches``, never a site build's kernel profile."""
+    return {k: v for k, v in cold_caches(caches).items() if k != "IPYTHONDIR"}
 
 
 def execute_page(path, timeout=600):
@@ -368,7 +383,8 @@ def execute_page(path, timeout=600):
     start = time.perf_counter()
     error = None
     try:
-        client.execute(env=reader_env())
+        with tempfile.TemporaryDirectory(prefix="bench-reader-") as caches:
+            client.execute(env=reader_env(caches))
     except Exception as err:  # a failing page is a figure too: report it
         error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
     seconds = time.perf_counter() - start

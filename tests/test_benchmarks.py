@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,21 @@ def test_chapter_6_is_executed_again_when_the_results_file_changes(tmp_path):
     data["backward"]["rows"][0]["ratio_to_copy"]["staged"] *= 2
     results.write_text(json.dumps(data))
     assert lib_digest.digest(chapter, tmp_path / "lib") != before
+
+
+def test_a_clean_build_and_a_readers_first_run_start_with_empty_caches(tmp_path, monkeypatch):
+    """make bench after make test: the store and the widget cache that make test filled are not
+    read by the "clean" build or by a reader's first run of a chapter (they would train nothing)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import run as bench
+
+    warm = {"BNBOOK_RESULTS_CACHE": "/tmp/warm-results", "BNBOOK_WIDGET_CACHE": "/tmp/warm-widgets",
+            "IPYTHONDIR": "/tmp/site-build-profile"}
+    monkeypatch.setattr(bench, "CHILD_ENV", {**bench.CHILD_ENV, **warm})
+    for env in (bench.cold_caches(tmp_path), bench.reader_env(tmp_path)):
+        for key in ("BNBOOK_RESULTS_CACHE", "BNBOOK_WIDGET_CACHE"):
+            folder = env[key]
+            assert folder != warm[key] and folder.startswith(str(tmp_path)), (key, folder)
+            assert not Path(folder).exists() or not any(Path(folder).iterdir()), f"{folder} is not empty"
+    assert "IPYTHONDIR" not in bench.reader_env(tmp_path), "a reader's kernel is not the site build's"
+    assert bench.cold_caches(tmp_path)["IPYTHONDIR"] == warm["IPYTHONDIR"]
