@@ -163,7 +163,7 @@ test-fast: $(TEST_STAMP)
 # and Debian's chromium (static, pages; these two read `make book`'s site and say so without it).
 BENCH_ARGS ?=
 bench: $(TEST_STAMP)
-	@echo ">> benchmarks: backward methods, widgets, book build, chapters, symbolic checks (a few minutes)"
+	@echo ">> benchmarks: backward methods, widgets, a clean book build, every chapter cold, symbolic checks, grading (18 min on 2 cores)"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Instructor kit: otter-grader (requirements-test.txt) turns assignments/masters/*.py into
