@@ -109,7 +109,7 @@ def test_chapter_6_is_executed_again_when_the_results_file_changes(tmp_path):
 def test_a_clean_build_and_a_readers_first_run_start_with_empty_caches(tmp_path, monkeypatch):
     """make bench after make test: the store and the widget cache that make test filled are not
     read by the "clean" build or by a reader's first run of a chapter (they would train nothing)."""
-    sys.path.insert(0, str(ROOT / "bench"))
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))    # bench/run.py, the path restored after
     import run as bench
 
     warm = {"BNBOOK_RESULTS_CACHE": "/tmp/warm-results", "BNBOOK_WIDGET_CACHE": "/tmp/warm-widgets",
