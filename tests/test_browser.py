@@ -232,6 +232,9 @@ def test_page_reads_offline_and_accessibly(visit, site, path, metrics):
         .filter(i => !(i.getAttribute('alt') || '').trim()).map(i => i.src.slice(0, 100))""")
     assert not no_alt, f"images without alt text on {path}: {no_alt}"
 
+    # A figure of several panels is shown as drawn on a desktop (its stacked version is a phone's).
+    check_stacked_figures(every_section_shown(page), path, stacked=False)
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / (path.replace("/", "__").removesuffix(".html") + ".png")),
                     full_page=True)
@@ -417,65 +420,84 @@ def test_a_first_visit_is_painted_in_its_colour_scheme_from_the_start(visit, sch
     assert not v.problems, v.problems
 
 
-def test_figures_are_legible_in_the_dark_theme(visit, site):
-    """In the dark theme a figure keeps an opaque light background (black axes on dark would vanish)."""
+# Figures of the page (widget frames are left out: the dark theme inverts them on purpose,
+# test_interactive.py), and the figures of several panels, which have a stacked version.
+FIGURE_IMAGES = ".bd-article .cell_output img:not(.bn-frame), .bd-article figure img"
+STACKED = "picture > source[srcset$='-stacked.svg'] + img"
+STACKED_PAGES = {"chapters/01_layer.html", "chapters/07_layouts.html", "chapters/10_training.html"}
+"""Pages that have figures of several panels (each is checked to have at least one)."""
+
+
+def _arrived(image):
+    """Scroll a (lazy) image into view and wait until it has arrived."""
+    image.scroll_into_view_if_needed()
+    image.evaluate("img => img.decode().catch(() => null)")
+
+
+def check_stacked_figures(page, path, stacked: bool) -> int:
+    """A phone (``stacked``) shows each figure of panels side by side with its panels one under
+    the other, at the column's width; a desktop shows the figure as drawn. Returns how many."""
+    figures = page.locator(STACKED)
+    for i in range(figures.count()):
+        img = figures.nth(i)
+        _arrived(img)
+        shown = img.evaluate("img => ({src: img.currentSrc, w: img.clientWidth, h: img.clientHeight,"
+                             " natural: img.naturalWidth})")
+        assert shown["src"].endswith("-stacked.svg") == stacked, (path, shown)
+        if stacked:
+            assert shown["h"] > shown["w"], (path, shown)      # panels one under another
+            assert shown["natural"] and shown["w"] >= 0.75 * min(shown["natural"], 358), (path, shown)
+    assert figures.count() or path not in STACKED_PAGES, f"no figure of panels found on {path}"
+    return figures.count()
+
+
+# The part of an element the reader sees: inside the boxes that clip it (a figure that scrolls
+# sideways), the window, and below a sticky header (the article's, on a phone).
+VISIBLE_PART = """el => {
+  const r = el.getBoundingClientRect();
+  let top = r.top, left = r.left, bottom = r.bottom, right = r.right;
+  for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+    const s = getComputedStyle(a);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+    const c = a.getBoundingClientRect();
+    top = Math.max(top, c.top); left = Math.max(left, c.left);
+    bottom = Math.min(bottom, c.bottom); right = Math.min(right, c.right);
+  }
+  top = Math.max(top, 0); left = Math.max(left, 0);
+  bottom = Math.min(bottom, innerHeight); right = Math.min(right, innerWidth);
+  for (let a = document.elementFromPoint((left + right) / 2, top + 1); a; a = a.parentElement) {
+    const p = getComputedStyle(a).position;
+    if (a.contains(el)) break;
+    if (p === 'sticky' || p === 'fixed') { top = Math.max(top, a.getBoundingClientRect().bottom); break; }
+  }
+  return {x: left, y: top, width: right - left, height: bottom - top};
+}"""
+
+
+def check_figures_on_light_ground(page, path) -> int:
+    """In the dark theme each figure keeps an opaque light background (black axes on dark would
+    vanish): at most one of its corners is dark. Returns how many figures were checked."""
     import matplotlib.image as mpimg
 
-    # widget frames are left out: the dark theme inverts them on purpose (test_interactive.py)
-    figure_css = ".bd-article .cell_output img:not(.bn-frame), .bd-article figure img"
-    pages = [p for p in PAGES if "<img" in (site / p).read_text(encoding="utf-8")]
-    checked = 0
-    for path in pages:
-        v = visit(path, color_scheme="dark")
-        v.open()
-        assert v.page.evaluate("() => document.documentElement.dataset.theme") == "dark"
-        every_section_shown(v.page)
-        images = v.page.locator(figure_css)
-        for i in range(images.count()):
-            image = images.nth(i)
-            if not image.is_visible():
-                continue  # a widget's frames not on show, a closed dropdown
-            image.scroll_into_view_if_needed()
-            image.evaluate("img => img.decode().catch(() => null)")   # a lazy figure has arrived
-            box = image.bounding_box()
-            if not box or box["width"] < 60 or box["height"] < 60:
-                continue  # icons, not figures
-            pixels = mpimg.imread(io.BytesIO(image.screenshot()), format="png")
-            h, w = pixels.shape[:2]
-            corners = [pixels[2, 2], pixels[2, w - 3], pixels[h - 3, 2], pixels[h - 3, w - 3]]
-            dark = [c for c in corners if _luminance(c) < 0.6]
-            assert len(dark) <= 1, f"figure {i} on {path} sits on a dark background in the dark theme"
-            checked += 1
-    if not checked:
-        pytest.skip("no figure in the book yet")
-
-
-STACKED = "picture > source[srcset$='-stacked.svg'] + img"
-
-
-def test_figures_of_several_panels_are_stacked_on_a_phone(visit, site):
-    """A phone shows each figure of panels side by side with its panels one under the other,
-    at the column's width; a desktop shows the figure as drawn."""
-    pages = [p for p in PAGES if "-stacked.svg" in (site / p).read_text(encoding="utf-8")]
-    assert {"chapters/01_layer.html", "chapters/07_layouts.html", "chapters/10_training.html"} <= set(pages)
-    for path in pages:
-        for viewport, stacked in (((390, 844), True), ((1280, 900), False)):
-            v = visit(path, viewport=viewport)
-            v.open()
-            every_section_shown(v.page)
-            figures = v.page.locator(STACKED)
-            for i in range(figures.count()):
-                img = figures.nth(i)
-                img.scroll_into_view_if_needed()
-                img.evaluate("img => img.decode().catch(() => null)")
-                shown = img.evaluate("img => ({src: img.currentSrc, w: img.clientWidth, h: img.clientHeight,"
-                                     " natural: img.naturalWidth})")
-                assert shown["src"].endswith("-stacked.svg") == stacked, (path, viewport, shown)
-                if stacked:
-                    assert shown["h"] > shown["w"], (path, shown)      # panels one under another
-                    assert shown["natural"] and shown["w"] >= 0.75 * min(shown["natural"], 358), (path, shown)
-            assert not v.problems, v.problems
-            v.close()
+    assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+    images, checked = page.locator(FIGURE_IMAGES), 0
+    for i in range(images.count()):
+        image = images.nth(i)
+        if not image.is_visible():
+            continue  # a closed dropdown
+        _arrived(image)
+        box = image.bounding_box()
+        if not box or box["width"] < 60 or box["height"] < 60:
+            continue  # icons, not figures
+        part = image.evaluate(VISIBLE_PART)   # a phone shows part of a wide or tall figure
+        pixels = mpimg.imread(io.BytesIO(page.screenshot(clip=part)), format="png")
+        h, w = pixels.shape[:2]
+        corners = [pixels[2, 2], pixels[2, w - 3], pixels[h - 3, 2], pixels[h - 3, w - 3]]
+        dark = [c for c in corners if _luminance(c) < 0.6]
+        assert len(dark) <= 1, f"figure {i} on {path} sits on a dark background in the dark theme"
+        checked += 1
+    assert checked or path not in STACKED_PAGES, f"no figure checked on {path}"
+    return checked
 
 
 def test_a_folded_block_opens_and_folds_again_on_click(visit):
@@ -597,19 +619,24 @@ OVERFLOW = """() => {
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_on_a_phone_in_the_dark_theme_nothing_is_cut_off_and_axe_finds_no_violation(visit, path):
+def test_on_a_phone_in_the_dark_theme_nothing_is_cut_off_figures_read_and_axe_finds_no_violation(visit, path):
     """One visit at 390 px in the dark theme (a page of formulas takes axe seconds): no formula,
-    table or figure is cut off or wider than the screen, and axe-core finds no violation."""
+    table or figure is cut off or wider than the screen; figures of several panels come stacked;
+    every figure keeps its light background; axe-core finds no violation."""
     from axe_playwright_python.sync_playwright import Axe
 
     v = visit(path, color_scheme="dark", viewport=(390, 844))
     v.open()
-    bad = v.page.evaluate(OVERFLOW)
-    counted = v.page.evaluate("() => document.querySelectorAll('.bd-article .katex').length")
+    page = every_section_shown(v.page)
+    bad = page.evaluate(OVERFLOW)
+    counted = page.evaluate("() => document.querySelectorAll('.bd-article .katex').length")
     assert not bad, f"{path} at 390 px:\n" + "\n".join(bad[:10])
     if path.startswith("chapters/"):
         assert counted > 0, "no formula measured: the selectors no longer match the page"
-    violations = Axe().run(every_section_shown(v.page)).response["violations"]
+    check_stacked_figures(page, path, stacked=True)
+    check_figures_on_light_ground(page, path)
+    assert not v.problems, v.problems
+    violations = Axe().run(page).response["violations"]
     assert not violations, [f"{x['id']} ({x['impact']}): {[n['target'] for n in x['nodes']][:3]}"
                             for x in violations]
 
