@@ -490,6 +490,7 @@ def check_figures_on_light_ground(page, path) -> int:
         if not box or box["width"] < 60 or box["height"] < 60:
             continue  # icons, not figures
         part = image.evaluate(VISIBLE_PART)   # a phone shows part of a wide or tall figure
+        assert part["width"] >= 20 and part["height"] >= 20, f"figure {i} on {path} is hidden: {part}"
         pixels = mpimg.imread(io.BytesIO(page.screenshot(clip=part)), format="png")
         h, w = pixels.shape[:2]
         corners = [pixels[2, 2], pixels[2, w - 3], pixels[h - 3, 2], pixels[h - 3, w - 3]]
@@ -619,7 +620,7 @@ OVERFLOW = """() => {
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_on_a_phone_in_the_dark_theme_nothing_is_cut_off_figures_read_and_axe_finds_no_violation(visit, path):
+def test_on_a_phone_in_the_dark_theme_nothing_is_cut_off_figures_are_legible_and_axe_finds_no_violation(visit, path):
     """One visit at 390 px in the dark theme (a page of formulas takes axe seconds): no formula,
     table or figure is cut off or wider than the screen; figures of several panels come stacked;
     every figure keeps its light background; axe-core finds no violation."""
