@@ -59,6 +59,14 @@ def toc_files(book: Path = BOOK) -> list[str]:
     return found
 
 
+def proved_steps(module) -> list:
+    """The Steps ``module.all_steps()`` makes, as the book's audit proved them: read from the
+    results folder (lib.store), so each step of the book is proved once a run
+    (test_steps_audit.py asserts that they hold; a chapter's tests read their names and sizes)."""
+    from lib.steps import audit
+    return [step for _, step, _ in audit.audited() if step.function.rsplit(".", 1)[0] == module.__name__]
+
+
 def source_of(page: str, book: Path = BOOK) -> Path:
     """The source file of a toc entry (.md or .ipynb)."""
     for suffix in (".md", ".ipynb"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
+from conftest import proved_steps
 from lib.steps import gradient as gr
 from lib.steps.matrices import I, N, ONES, ONES_N, add, mul
 from lib.steps.columnwise import SIGMA2, X_HAT
@@ -13,7 +14,7 @@ SMALL = [2, 3]
 
 
 def test_every_fact_holds_for_N_2_to_5():
-    steps = gr.all_steps()
+    steps = proved_steps(gr)
     assert len(steps) == 11
     assert all(st.sizes == "N = 2..5" for st in steps[:10])
 
@@ -69,5 +70,5 @@ def test_example_step_is_checked_at_every_stated_size_and_audited():
     with pytest.raises(StepError):                     # wrong at N = 3 only (M fixed at 2), not the last
         gr.example_step(layouts.general_formula().subs(layouts.M, 2), shapes=((3, 1), (2, 1)))
     assert (8, gr) in audit.CHAPTERS                       # so audit.book_steps() lists it, chapter 8
-    assert any(s.function.endswith("gradient.example_step") for s in gr.all_steps())
+    assert any(s.function.endswith("gradient.example_step") for s in proved_steps(gr))
     assert audit.shown_as(step) == ["eq-grad-example"]

@@ -4,6 +4,7 @@ import pytest
 import sympy as sp
 
 from lib import batchnorm as bn, gradcheck
+from conftest import proved_steps
 from lib.steps import lemma as L
 from lib.symbolic import StepError
 
@@ -11,7 +12,7 @@ i, k, c, v, dc, df, n = L.i, L.k, L.c_sym, L.v_ix, L.dc_ix, L.df_ix, L.n_sym
 
 
 def test_all_steps_hold_for_n_2_to_5_and_1():
-    steps = L.all_steps()
+    steps = proved_steps(L)
     assert [st.sizes for st in steps] == ["n = 2..5"] * 3 + ["n = 1"] * 2
 
 
